@@ -1,0 +1,3 @@
+"""Model adapters (installed as ``zsbench.adapters``); importing this package registers them."""
+
+from zsbench.adapters import demo  # noqa: F401

@@ -1,0 +1,85 @@
+"""The model protocol every adapter implements, and what it declares about itself.
+
+An adapter is a thin wrapper: it owns its model's exact preprocessing facts (rate, window,
+fill and crop rule, template), so the harness can decode, cache and score any model the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from zsbench.audio import ClipPolicy
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    name: str
+    sample_rate: int
+    clip: ClipPolicy
+    embed_dim: int
+    templates: tuple[str, ...]  # the paper's default template(s); "{label}" or a prefix
+    description: str
+    reference: str = ""  # the package or paper this adapter must match
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0 or self.clip.seconds <= 0 or self.embed_dim <= 0:
+            raise ValueError(f"{self.name}: sample_rate, clip seconds and embed_dim must be positive")
+        if not self.templates:
+            raise ValueError(f"{self.name}: an adapter needs at least one default template")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class AudioTextModel(Protocol):
+    meta: ModelMeta
+
+    def fingerprint(self) -> str:
+        """Changes when weights, config or preprocessing change, and only then."""
+
+    def embed_audio(self, windows: np.ndarray) -> np.ndarray:
+        """(B, samples) float32 at meta.sample_rate -> (B, D) L2-normalised float32."""
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        """M texts -> (M, D) L2-normalised float32."""
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def fingerprint_of(*parts: Any) -> str:
+    """Stable short hash of JSON-able parts and byte strings (weights)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+@dataclass
+class LoadOptions:
+    """What every adapter constructor accepts from the command line."""
+
+    device: str = "cpu"
+    checkpoint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_device(device: str) -> str:
+    """Fail before loading weights when the device does not exist here."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available on this machine (no CUDA GPU); use --device cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' is not available on this machine; use --device cpu")
+    torch.device(device)  # raises on malformed names
+    return device

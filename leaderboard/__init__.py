@@ -1,0 +1,1 @@
+"""Leaderboards from stored runs (installed as ``zsbench.leaderboard``)."""

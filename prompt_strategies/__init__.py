@@ -1,0 +1,3 @@
+"""Prompt strategies (installed as ``zsbench.prompt_strategies``); importing registers them."""
+
+from zsbench.prompt_strategies import file, template  # noqa: F401

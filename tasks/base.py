@@ -1,0 +1,71 @@
+"""What a task is: metadata, label names, and the clips with their targets.
+
+Tasks hold no prompt text (prompt strategies own that) and no scoring code (metrics own that):
+a task says which metric kind applies and the harness does the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+MetricKind = Literal["accuracy", "map", "retrieval"]
+
+
+class MissingDataError(FileNotFoundError):
+    """The task's files are not where we looked; the message lists them and how to get them."""
+
+    def __init__(self, task_id: str, looked_for: list[Path], how: str):
+        listing = "\n".join(f"  - {p}" for p in looked_for)
+        super().__init__(f"Task {task_id!r}: data not found. Looked for:\n{listing}\n{how}")
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    id: str
+    version: str
+    description: str
+    metric: MetricKind
+    citation: str = ""
+    license: str = ""
+    homepage: str = ""
+
+    def __post_init__(self) -> None:
+        if self.metric not in ("accuracy", "map", "retrieval"):
+            raise ValueError(f"task {self.id}: unknown metric kind {self.metric!r}")
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    path: Path
+    targets: tuple[int, ...]  # class indices into Task.labels (one for single-label tasks)
+
+
+@dataclass
+class Task:
+    """A loaded task: label names as the protocol spells them, the raw labels, the items."""
+
+    meta: TaskMeta
+    labels: list[str]
+    items: list[Item]
+    raw_labels: list[str] = field(default_factory=list)
+    data_root: Path | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # options that change what is scored
+
+    def __post_init__(self) -> None:
+        if not self.raw_labels:
+            self.raw_labels = list(self.labels)
+        if not self.items:
+            raise ValueError(f"task {self.meta.id}: no clips to score (data root {self.data_root})")
+
+
+def data_dir() -> Path:
+    env = os.environ.get("ZSBENCH_DATA")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("zsbench")) / "data"

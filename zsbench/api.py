@@ -1,0 +1,15 @@
+"""The Python API. The CLI, sweeps and the training recipe's evaluations all call this."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zsbench.runner import RunConfig, RunResult, run
+
+
+def evaluate(model: str = "demo", task: str = "synthworld", prompts: str = "template", **params: Any) -> RunResult:
+    """Run one zero-shot evaluation and store its record; see ``RunConfig`` for ``params``."""
+    unknown = set(params) - set(RunConfig.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"evaluate() got unknown parameter(s): {', '.join(sorted(unknown))}")
+    return run(RunConfig(model=model, task=task, prompts=prompts, **params))

@@ -1,0 +1,181 @@
+"""The ``zsbench`` command: parses arguments, calls the API, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Zero-shot audio classification and retrieval benchmarks for CLAP-family models.")
+
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, TypeError, NotImplementedError)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _parse_kv(pairs: list[str], flag: str) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            _fail(f"{flag} {pair!r}: expected KEY=VALUE")
+        out[key.replace("-", "_")] = _coerce(value)
+    return out
+
+
+def _coerce(value: str):
+    """Numbers and booleans from the command line; never ``eval``."""
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+@app.command("run")
+def run_cmd(
+    model: str = typer.Option("demo", "--model", "-m", help="adapter name (zsbench models)"),
+    task: str = typer.Option("synthworld", "--task", "-t", help="task name (zsbench tasks)"),
+    prompts: str = typer.Option("template", "--prompts", "-p", help="prompt strategy (zsbench prompts)"),
+    n: Optional[int] = typer.Option(None, "--n", help="prompts sampled per label (augmented strategies)"),
+    seed: int = typer.Option(0, "--seed", help="seed for crops, prompt sampling and bootstrap"),
+    template: Optional[List[str]] = typer.Option(None, "--template", help="template(s); repeat to average several"),
+    prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="JSON {label: [prompts]} for --prompts file"),
+    pooling: str = typer.Option("embedding-mean", "--pooling", help="embedding-mean or score-mean"),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="where the task's data lives"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (0: in-process)"),
+    device: str = typer.Option("cpu", "--device"),
+    crop: str = typer.Option("seeded", "--crop", help="long clips: seeded, centre, start, chunks, or random (reference)"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="neither read nor write the embedding cache"),
+    on_bad_audio: str = typer.Option("error", "--on-bad-audio", help="error or skip"),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="bootstrap resamples for a CI on the headline metric"),
+    results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS", help="results store folder"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="also write this run's record here"),
+    save_predictions: Optional[Path] = typer.Option(None, "--save-predictions", help="per-clip CSV or .parquet"),
+    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
+    task_option: List[str] = typer.Option([], "--task-option", help="KEY=VALUE passed to the task loader"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+) -> None:
+    """Evaluate one model on one task with one prompt strategy, and store the run record."""
+    from zsbench.api import evaluate
+
+    console = _console()
+    try:
+        result = evaluate(
+            model=model, task=task, prompts=prompts, n=n, seed=seed, templates=list(template) or None,
+            prompt_file=str(prompt_file) if prompt_file else None, pooling=pooling, checkpoint=checkpoint,
+            data_root=str(data_root) if data_root else None, batch_size=batch_size, workers=workers,
+            device=device, crop=crop, cache_dir=str(cache_dir) if cache_dir else None, use_cache=not no_cache,
+            on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
+            output=str(output) if output else None,
+            save_predictions=str(save_predictions) if save_predictions else None, progress=not quiet,
+            model_options=_parse_kv(model_option, "--model-option"),
+            task_options=_parse_kv(task_option, "--task-option"),
+        )
+    except KeyboardInterrupt:
+        _fail("interrupted. Embeddings of the batches already finished are cached; run the same command again "
+              "to resume.", code=130)
+    except USER_ERRORS as exc:
+        _fail(str(exc))
+    from zsbench.report import print_run
+
+    print_run(console, result)
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List model adapters."""
+    from zsbench.registry import MODELS
+
+    _print_entries(MODELS, extra=_model_columns)
+
+
+@app.command("tasks")
+def tasks_cmd() -> None:
+    """List tasks."""
+    from zsbench.registry import TASKS
+
+    _print_entries(TASKS)
+
+
+@app.command("prompts")
+def prompts_cmd() -> None:
+    """List prompt strategies."""
+    from zsbench.registry import PROMPTS
+
+    _print_entries(PROMPTS)
+
+
+def _model_columns(target) -> list[str]:
+    meta = getattr(target, "meta", None)
+    if meta is None:
+        return ["", "", ""]
+    return [f"{meta.sample_rate / 1000:g} kHz", f"{meta.clip.seconds:g} s", " | ".join(meta.templates)]
+
+
+def _print_entries(registry, extra=None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("name")
+    if extra:
+        for col in ("rate", "clip", "template"):
+            table.add_column(col)
+    table.add_column("description")
+    for entry in registry.entries():
+        cells = [entry.name]
+        if extra:
+            cells += extra(registry.get(entry.name))
+        table.add_row(*map(escape, cells), escape(entry.description))
+    _console().print(table)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS", help="results store folder"),
+    fmt: str = typer.Option("md", "--format", help="md or csv"),
+    aggregate: str = typer.Option("latest", "--aggregate", help="latest run per cell, or mean ± std of comparable runs"),
+    ci: bool = typer.Option(False, "--ci", help="show the bootstrap CI stored with each run"),
+    tasks: Optional[List[str]] = typer.Option(None, "--tasks"),
+    models: Optional[List[str]] = typer.Option(None, "--models"),
+    explain: bool = typer.Option(False, "--explain", help="list the runs behind each cell"),
+) -> None:
+    """Render the stored runs as a table: rows model x prompt strategy, columns tasks."""
+    from zsbench.leaderboard.render import render
+    from zsbench.results import ResultsStore
+
+    if aggregate not in ("latest", "mean"):
+        _fail("--aggregate: choose latest or mean")
+    try:
+        text = render(ResultsStore(results).records(), fmt=fmt, aggregate=aggregate, show_ci=ci,
+                      tasks=tasks or None, models=models or None, explain=explain)
+    except ValueError as exc:
+        _fail(str(exc))
+    sys.stdout.write(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The expensive pass: decode clips in worker processes and embed them, through the cache.
+
+Only clips missing from the cache are decoded; each batch is committed to the cache as soon as
+it is embedded, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from zsbench.adapters.base import AudioTextModel, l2_normalize
+from zsbench.audio import BadAudioError, Preprocessing, prepare_clip
+from zsbench.cache import EmbeddingCache
+from zsbench.progress import bar
+
+
+@dataclass
+class AudioPass:
+    embeddings: dict[int, np.ndarray]  # item index -> (D,)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, problem)
+    hits: int = 0
+    computed: int = 0
+
+
+class _ClipDataset:
+    """Map-style dataset for torch's DataLoader; returns errors instead of raising so that the
+    main process decides between --on-bad-audio error and skip."""
+
+    def __init__(self, paths: Sequence[Path], keys: Sequence[str], prep: Preprocessing):
+        self.paths, self.keys, self.prep = list(paths), list(keys), prep
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        try:
+            return i, prepare_clip(self.paths[i], self.prep, self.keys[i]), None
+        except BadAudioError as exc:
+            return i, None, exc.problem
+
+
+def _collate(batch):
+    return batch
+
+
+def default_workers() -> int:
+    return max(0, min(4, (os.cpu_count() or 1)))
+
+
+def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessing, cache: EmbeddingCache,
+                batch_size: int = 32, workers: int | None = None, on_bad_audio: str = "error",
+                progress: bool = True) -> AudioPass:
+    import torch
+    from torch.utils.data import DataLoader
+
+    keys = cache.clip_keys(paths) if cache.enabled else [str(p) for p in paths]
+    use_cache = cache.enabled and prep.deterministic  # a random crop is a new input every run
+    found = cache.get_audio(prep.key(), keys) if use_cache else {}
+    result = AudioPass(embeddings={i: found[k] for i, k in enumerate(keys) if k in found})
+    result.hits = len(result.embeddings)
+    todo = [i for i in range(len(paths)) if i not in result.embeddings]
+    if not todo:
+        return result
+    dataset = _ClipDataset([paths[i] for i in todo], [keys[i] for i in todo], prep)
+    workers = default_workers() if workers is None else workers
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=_collate,
+                        prefetch_factor=4 if workers else None, persistent_workers=False)
+    with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode():
+        for batch in loader:
+            good = []
+            for j, windows, problem in batch:
+                if windows is None:
+                    if on_bad_audio != "skip":
+                        raise BadAudioError(dataset.paths[j], problem)
+                    result.skipped.append((str(dataset.paths[j]), problem))
+                else:
+                    good.append((j, windows))
+            if good:
+                stacked = np.concatenate([w for _, w in good])
+                emb = np.concatenate([model.embed_audio(stacked[s:s + batch_size])
+                                      for s in range(0, len(stacked), batch_size)])
+                bounds = np.cumsum([0] + [len(w) for _, w in good])
+                fresh = {}
+                for (j, _), a, b in zip(good, bounds[:-1], bounds[1:]):
+                    vec = l2_normalize(emb[a:b].mean(0)) if b - a > 1 else emb[a]
+                    result.embeddings[todo[j]] = vec
+                    fresh[dataset.keys[j]] = vec
+                if use_cache:
+                    cache.put_audio(prep.key(), fresh)
+                result.computed += len(good)
+            advance(len(batch))
+    return result
+
+
+def embed_texts(model: AudioTextModel, texts: Sequence[str], cache: EmbeddingCache, batch_size: int = 64,
+                progress: bool = True) -> tuple[np.ndarray, int, int]:
+    """Embeddings of ``texts`` in order, plus (cache hits, computed)."""
+    unique = list(dict.fromkeys(texts))
+    found = cache.get_text(unique)
+    todo = [t for t in unique if t not in found]
+    with bar("embedding prompts", len(todo), progress and len(todo) > batch_size) as advance:
+        for s in range(0, len(todo), batch_size):
+            chunk = todo[s:s + batch_size]
+            fresh = dict(zip(chunk, model.embed_text(chunk)))
+            cache.put_text(fresh)
+            found.update(fresh)
+            advance(len(chunk))
+    return np.stack([found[t] for t in texts]).astype(np.float32), len(unique) - len(todo), len(todo)

@@ -1,0 +1,49 @@
+"""Per-clip outputs of a run (``--save-predictions``), for error analysis and per-class comparisons."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zsbench.results import write_atomic
+
+if TYPE_CHECKING:
+    from zsbench.runner import RunResult
+
+TOP = 5
+
+
+def prediction_rows(result: "RunResult") -> list[dict]:
+    labels = result.task.labels
+    k = min(TOP, len(labels))
+    order = np.argsort(-result.scores, axis=1, kind="stable")[:, :k]
+    rows = []
+    for r, i in enumerate(result.scored):
+        item = result.task.items[i]
+        row = {"clip_id": item.id, "path": str(item.path), "targets": "|".join(labels[t] for t in item.targets)}
+        for j, c in enumerate(order[r], start=1):
+            row[f"top{j}_label"] = labels[c]
+            row[f"top{j}_score"] = round(float(result.scores[r, c]), 6)
+        rows.append(row)
+    return rows
+
+
+def write_predictions(path: Path, result: "RunResult") -> None:
+    """CSV, or Parquet when the name ends in .parquet (needs pyarrow)."""
+    rows = prediction_rows(result)
+    if path.suffix == ".parquet":
+        import pandas as pd
+
+        tmp = path.with_name(f".{path.name}.tmp")
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        tmp.replace(path)
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, buf.getvalue())

@@ -1,0 +1,95 @@
+"""Run records and the results store.
+
+One JSON file per run, written atomically (temporary file, then rename), so concurrent runs and
+crashes can neither corrupt nor silently replace a result: re-running a configuration adds a
+record, and the leaderboard decides between latest and mean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    created: str  # ISO 8601, UTC
+    config: dict[str, Any]  # every parameter of the run, as given
+    model: dict[str, Any]  # name, fingerprint, meta
+    task: dict[str, Any]  # id, version, params, counts (items, scored, skipped files)
+    prompts: dict[str, Any]  # strategy, params, bank hash, prompts per label
+    preprocessing: dict[str, Any]  # rate, clip policy, crop mode, seed, key
+    metrics: dict[str, Any]  # MetricReport.to_dict()
+    timings: dict[str, float]  # seconds per stage
+    cache: dict[str, Any]  # hits and computed counts, or why it was off
+    packages: dict[str, str]
+    git_revision: str | None = None
+    seed: int = 0
+    sweep_id: str | None = None
+    schema: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> tuple[str, float | None]:
+        key = self.metrics["headline"]
+        return key, self.metrics["values"].get(key)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def default_results_dir() -> Path:
+    env = os.environ.get("ZSBENCH_RESULTS")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("zsbench")) / "results"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ResultsStore:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else default_results_dir()
+
+    def append(self, record: RunRecord) -> Path:
+        stamp = record.created.replace(":", "").replace("-", "")
+        path = self.root / f"{stamp}-{record.run_id}.json"
+        write_atomic(path, record.to_json())
+        return path
+
+    def records(self) -> Iterator[RunRecord]:
+        """Every stored record, oldest first; a damaged file is reported, never dropped silently."""
+        if not self.root.exists():
+            return
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                yield RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (json.JSONDecodeError, TypeError, KeyError) as exc:
+                raise ValueError(f"{path}: not a zsbench run record ({exc}). Move it out of {self.root}.") from None

@@ -1,0 +1,183 @@
+"""One run: model x task x prompts -> metrics -> run record. ``zsbench.evaluate`` is this."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zsbench.adapters.base import AudioTextModel, LoadOptions
+from zsbench.audio import CROP_MODES, Preprocessing
+from zsbench.cache import EmbeddingCache, default_cache_dir
+from zsbench.embed import embed_audio, embed_texts
+from zsbench.metrics import MetricReport
+from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores
+from zsbench.provenance import git_revision, package_versions
+from zsbench.registry import METRICS, MODELS, PROMPTS, TASKS
+from zsbench.results import RunRecord, ResultsStore
+from zsbench.tasks.base import Task
+
+
+@dataclass
+class RunConfig:
+    """Every parameter of a run; stored verbatim in its record."""
+
+    model: str = "demo"
+    task: str = "synthworld"
+    prompts: str = "template"
+    seed: int = 0
+    n: int | None = None  # prompts sampled per label (augmented strategies)
+    templates: list[str] | None = None
+    prompt_file: str | None = None
+    pooling: str = "embedding-mean"
+    checkpoint: str | None = None
+    device: str = "cpu"
+    crop: str = "seeded"
+    data_root: str | None = None
+    batch_size: int = 32
+    workers: int | None = None
+    cache_dir: str | None = None
+    use_cache: bool = True
+    on_bad_audio: str = "error"
+    bootstrap: int = 0
+    results_dir: str | None = None
+    store: bool = True
+    output: str | None = None
+    save_predictions: str | None = None
+    progress: bool = False
+    model_options: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    prompt_options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"--crop {self.crop!r}: choose one of {', '.join(CROP_MODES)}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"--pooling {self.pooling!r}: choose one of {', '.join(POOLINGS)}")
+        if self.on_bad_audio not in ("error", "skip"):
+            raise ValueError(f"--on-bad-audio {self.on_bad_audio!r}: choose error or skip")
+        if self.batch_size < 1:
+            raise ValueError("--batch-size must be at least 1")
+
+
+@dataclass
+class RunResult:
+    record: RunRecord
+    report: MetricReport
+    scores: np.ndarray  # (N scored, C)
+    task: Task
+    scored: list[int]  # indices into task.items that were scored
+    record_path: Path | None = None
+
+
+def build_strategy(config: RunConfig, model: AudioTextModel):
+    factory = PROMPTS.get(config.prompts)
+    given = {"templates": config.templates, "path": config.prompt_file, "n": config.n, "seed": None}
+    accepted = inspect.signature(factory).parameters
+    options = {"model_meta": model.meta, "pooling": config.pooling, **config.prompt_options}
+    for key, value in given.items():
+        if key == "seed" and "seed" in accepted:
+            options["seed"] = config.seed
+        elif value is not None:
+            if key not in accepted:
+                flag = {"path": "--prompt-file", "templates": "--template"}.get(key, f"--{key}")
+                raise ValueError(f"prompt strategy {config.prompts!r} does not take {flag}")
+            options[key] = value
+    return factory(**options)
+
+
+def _targets(task: Task, scored: list[int]) -> np.ndarray:
+    if task.meta.metric == "map":
+        multi = np.zeros((len(scored), len(task.labels)), dtype=bool)
+        for r, i in enumerate(scored):
+            multi[r, list(task.items[i].targets)] = True
+        return multi
+    return np.asarray([task.items[i].targets[0] for i in scored], dtype=np.int64)
+
+
+def run(config: RunConfig) -> RunResult:
+    config.validate()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 4)
+        clock = now
+
+    model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options)))
+    fingerprint = model.fingerprint()
+    lap("load_model")
+    task = TASKS.get(config.task)(data_root=config.data_root, **config.task_options)
+    if task.meta.metric == "retrieval":
+        raise NotImplementedError(f"task {task.meta.id!r} is a retrieval task; retrieval runs are not wired yet")
+    lap("load_task")
+    strategy = build_strategy(config, model)
+    prompts = strategy.prompts(task.labels)
+    check_prompts(prompts, task.labels, f"prompt strategy {config.prompts!r}")
+    prompt_set = PromptSet.from_dict(prompts, task.labels)
+    lap("prompts")
+
+    prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
+    cache_root = (Path(config.cache_dir) if config.cache_dir else default_cache_dir()) if config.use_cache else None
+    cache = EmbeddingCache(cache_root, fingerprint)
+    try:
+        audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
+                            config.workers, config.on_bad_audio, config.progress)
+        lap("audio")
+        text, text_hits, text_computed = embed_texts(model, prompt_set.texts, cache, progress=config.progress)
+        lap("text")
+    finally:
+        cache.close()
+
+    scored = sorted(audio.embeddings)
+    if not scored:
+        raise ValueError(f"task {task.meta.id!r}: every clip was skipped as bad audio; nothing to score")
+    audio_emb = np.stack([audio.embeddings[i] for i in scored])
+    scores = class_scores(audio_emb, text, prompt_set.owner, len(task.labels), strategy.pooling)
+    report = METRICS.get(task.meta.metric)(scores, _targets(task, scored), task.labels,
+                                           n_boot=config.bootstrap, seed=config.seed)
+    lap("score")
+
+    record = RunRecord(
+        run_id=uuid.uuid4().hex[:12],
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        config=asdict(config),
+        model={"name": config.model, "fingerprint": fingerprint, "meta": model.meta.to_dict()},
+        task={"id": task.meta.id, "version": task.meta.version, "metric": task.meta.metric,
+              "params": task.params, "data_root": str(task.data_root) if task.data_root else None,
+              "n_items": len(task.items), "n_scored": len(scored), "n_skipped": len(audio.skipped),
+              "skipped": [{"path": p, "problem": why} for p, why in audio.skipped]},
+        prompts={"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
+                 "n_prompts": len(prompt_set.texts), "prompts": prompts},
+        preprocessing={"sample_rate": prep.sample_rate, "clip": asdict(prep.policy), "crop": prep.crop,
+                       "seed": prep.seed, "resampler": prep.resampler, "key": prep.key()},
+        metrics=report.to_dict(),
+        timings=timings,
+        cache={"enabled": cache.enabled or cache.disabled_reason is None and cache_root is not None,
+               "dir": str(cache_root) if cache_root else None, "disabled_reason": cache.disabled_reason,
+               "audio_hits": audio.hits, "audio_computed": audio.computed,
+               "text_hits": text_hits, "text_computed": text_computed},
+        packages=package_versions(),
+        git_revision=git_revision(),
+        seed=config.seed,
+    )
+    result = RunResult(record, report, scores, task, scored)
+    if config.store:
+        result.record_path = ResultsStore(config.results_dir).append(record)
+    if config.output:
+        from zsbench.results import write_atomic
+
+        write_atomic(Path(config.output), record.to_json())
+    if config.save_predictions:
+        from zsbench.predictions import write_predictions
+
+        write_predictions(Path(config.save_predictions), result)
+    return result
