@@ -34,6 +34,11 @@ def row_name(record: RunRecord) -> str:
     strategy = record.prompts["strategy"]
     params = record.prompts.get("params", {})
     extra = f" N={params['n']}" if params.get("n") else ""
+    templates = params.get("templates") or []
+    if len(templates) > 1:
+        extra += f" ×{len(templates)}"
+    elif templates and list(templates) != list(record.model.get("meta", {}).get("templates", templates)):
+        extra += f" “{templates[0]}”"
     pooling = params.get("pooling", "embedding-mean")
     extra += "" if pooling == "embedding-mean" else f" ({pooling})"
     return f"{record.model['name']} · {strategy}{extra}"

@@ -11,7 +11,11 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Zero-shot audio classification and retrieval benchmarks for CLAP-family models.")
 
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, KeyError, TypeError, NotImplementedError)
+from zsbench.registry import UnknownNameError
+
+# Errors that mean "the input is wrong": printed as one clear line, exit status 2. Anything
+# else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, UnknownNameError, NotImplementedError)
 
 
 def _console():
@@ -80,7 +84,7 @@ def run_cmd(
     console = _console()
     try:
         result = evaluate(
-            model=model, task=task, prompts=prompts, n=n, seed=seed, templates=list(template) or None,
+            model=model, task=task, prompts=prompts, n=n, seed=seed, templates=list(template or []) or None,
             prompt_file=str(prompt_file) if prompt_file else None, pooling=pooling, checkpoint=checkpoint,
             data_root=str(data_root) if data_root else None, batch_size=batch_size, workers=workers,
             device=device, crop=crop, cache_dir=str(cache_dir) if cache_dir else None, use_cache=not no_cache,

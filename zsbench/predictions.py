@@ -33,13 +33,17 @@ def prediction_rows(result: "RunResult") -> list[dict]:
 
 
 def write_predictions(path: Path, result: "RunResult") -> None:
-    """CSV, or Parquet when the name ends in .parquet (needs pyarrow)."""
+    """CSV, or Parquet when the name ends in .parquet (needs the ``parquet`` extra)."""
     rows = prediction_rows(result)
     if path.suffix == ".parquet":
-        import pandas as pd
-
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise ValueError(f"{path}: writing Parquet needs pyarrow (pip install 'zsbench[parquet]'), "
+                             f"or use a .csv name ({exc})") from None
         tmp = path.with_name(f".{path.name}.tmp")
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
         tmp.replace(path)
         return
     buf = io.StringIO()

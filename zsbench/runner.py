@@ -115,7 +115,13 @@ def run(config: RunConfig) -> RunResult:
     model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options)))
     fingerprint = model.fingerprint()
     lap("load_model")
-    task = TASKS.get(config.task)(data_root=config.data_root, **config.task_options)
+    loader = TASKS.get(config.task)
+    accepted = set(inspect.signature(loader).parameters) - {"data_root"}
+    unknown = set(config.task_options) - accepted
+    if unknown:
+        raise ValueError(f"task {config.task!r} does not take option(s) {', '.join(sorted(unknown))}; "
+                         f"it takes: {', '.join(sorted(accepted)) or 'none'}")
+    task = loader(data_root=config.data_root, **config.task_options)
     if task.meta.metric == "retrieval":
         raise NotImplementedError(f"task {task.meta.id!r} is a retrieval task; retrieval runs are not wired yet")
     lap("load_task")

@@ -1,0 +1,85 @@
+"""Template and file strategies, and the two poolings against a brute-force reference."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from zsbench.prompt_strategies.base import NoPromptsError, PromptSet, bank_hash, class_scores
+from zsbench.prompt_strategies.file import FileStrategy
+from zsbench.prompt_strategies.template import TemplateStrategy, fill
+
+META = SimpleNamespace(templates=("This is a sound of {label}.",))
+
+
+def test_template_defaults_to_the_models_paper_template():
+    s = TemplateStrategy(META)
+    assert s.prompts(["dog"]) == {"dog": ["This is a sound of dog."]}
+    assert s.params() == {"templates": ["This is a sound of {label}."], "pooling": "embedding-mean"}
+
+
+def test_prefix_templates_and_lists():
+    assert fill("this is a sound of ", "dog") == "this is a sound of dog"  # MS-CLAP style prefix
+    s = TemplateStrategy(META, templates=["{label}", "a {label} nearby"])
+    assert s.prompts(["dog", "rain"]) == {"dog": ["dog", "a dog nearby"], "rain": ["rain", "a rain nearby"]}
+
+
+def test_file_strategy_reads_cupl_json_and_records_its_hash(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"dog": ["a dog barks", "woof"], "rain": ["rain on a roof"], "extra": ["x"]}))
+    s = FileStrategy(META, path=path)
+    assert s.prompts(["dog", "rain"]) == {"dog": ["a dog barks", "woof"], "rain": ["rain on a roof"]}
+    assert len(s.params()["file_sha256"]) == 64
+
+
+@pytest.mark.parametrize("content,match", [
+    ({"dog": ["woof"]}, "no prompts for label.*'rain'"),
+    ({"dog": ["woof"], "rain": []}, "no prompts for label.*'rain'"),
+    ({"dog": ["woof"], "rain": ["  "]}, "no prompts for label.*'rain'"),
+])
+def test_a_label_with_no_prompts_is_named(tmp_path, content, match):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(NoPromptsError, match=match) as err:
+        FileStrategy(META, path=path).prompts(["dog", "rain"])
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text,match", [("{not json", "not valid JSON"), ('{"dog": "woof"}', "list of strings"),
+                                        ("[1, 2]", "JSON object")])
+def test_malformed_prompt_file(tmp_path, text, match):
+    path = tmp_path / "p.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        FileStrategy(META, path=path)
+
+
+def test_bank_hash_changes_with_any_prompt():
+    a = {"dog": ["a", "b"]}
+    assert bank_hash(a) == bank_hash({"dog": ["a", "b"]})
+    assert bank_hash(a) != bank_hash({"dog": ["b", "a"]})
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_poolings_match_brute_force():
+    rng = np.random.default_rng(0)
+    audio = _unit(rng.standard_normal((7, 16)))
+    prompts = {"a": ["p1", "p2", "p3"], "b": ["p4"], "c": ["p5", "p6"]}
+    ps = PromptSet.from_dict(prompts, ["a", "b", "c"])
+    text = _unit(rng.standard_normal((len(ps.texts), 16)))
+    emb = class_scores(audio, text, ps.owner, 3, "embedding-mean")
+    score = class_scores(audio, text, ps.owner, 3, "score-mean")
+    for c in range(3):
+        rows = text[ps.owner == c]
+        centroid = _unit(rows.mean(0))
+        np.testing.assert_allclose(emb[:, c], audio @ centroid, rtol=1e-5)
+        np.testing.assert_allclose(score[:, c], (audio @ rows.T).mean(1), rtol=1e-5)
+    assert not np.allclose(emb, score)  # the choice is real
+    with pytest.raises(ValueError, match="unknown pooling"):
+        class_scores(audio, text, ps.owner, 3, "max")
