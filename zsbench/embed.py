@@ -38,8 +38,11 @@ class _ClipDataset:
         return len(self.paths)
 
     def __getitem__(self, i: int):
+        import torch
+
         try:
-            return i, prepare_clip(self.paths[i], self.prep, self.keys[i]), None
+            # a tensor crosses from a worker process through shared memory; an ndarray is pickled
+            return i, torch.from_numpy(prepare_clip(self.paths[i], self.prep, self.keys[i])), None
         except BadAudioError as exc:
             return i, None, exc.problem
 
@@ -79,7 +82,7 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                         raise BadAudioError(dataset.paths[j], problem)
                     result.skipped.append((str(dataset.paths[j]), problem))
                 else:
-                    good.append((j, windows))
+                    good.append((j, windows.numpy()))
             if good:
                 stacked = np.concatenate([w for _, w in good])
                 emb = np.concatenate([model.embed_audio(stacked[s:s + batch_size])
