@@ -11,31 +11,22 @@ captions that describe such sounds. It is not a CLAP model and says so in every 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from functools import lru_cache
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
 from zsbench.audio import ClipPolicy, fill_short, resample
+from zsbench.fsutil import atomic_write
+from zsbench.paths import models_dir
+from zsbench.progress import bar
 from zsbench.registry import MODELS
 
 SR = 16000
 N_FFT, HOP, N_MELS = 1024, 320, 48
 RECIPE = {"version": 1, "sr": SR, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
           "train_split": "train", "train_seed": 1, "n_per_class": 30, "ridge": 3.0, "text": "all-MiniLM-L6-v2"}
-
-
-def models_dir() -> Path:
-    env = os.environ.get("ZSBENCH_MODELS")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zsbench")) / "models"
 
 
 @lru_cache(maxsize=1)
@@ -102,10 +93,13 @@ def fit(recipe: dict = RECIPE) -> dict[str, np.ndarray]:
 
     n = int(round(10.0 * SR))
     windows, targets = [], []
-    for _, clip in synthworld.generate(recipe["n_per_class"], recipe["train_seed"], split=recipe["train_split"]):
-        audio = resample(clip.audio, synthworld.SAMPLE_RATE, SR)
-        windows.append(fill_short(audio, n, "repeatpad") if len(audio) <= n else audio[(len(audio) - n) // 2:][:n])
-        targets.append(encode_texts([clip.caption, *clip.rewrites]).mean(0))
+    total = recipe["n_per_class"] * len(synthworld.CLASSES)
+    with bar("fitting the demo model (once)", total) as advance:
+        for _, clip in synthworld.generate(recipe["n_per_class"], recipe["train_seed"], split=recipe["train_split"]):
+            audio = resample(clip.audio, synthworld.SAMPLE_RATE, SR)
+            windows.append(fill_short(audio, n, "repeatpad") if len(audio) <= n else audio[(len(audio) - n) // 2:][:n])
+            targets.append(encode_texts([clip.caption, *clip.rewrites]).mean(0))
+            advance(1)
     feats = np.concatenate([audio_features(np.stack(windows[i:i + 32])) for i in range(0, len(windows), 32)])
     mean, std = feats.mean(0), feats.std(0) + 1e-6
     z = np.hstack([(feats - mean) / std, np.ones((len(feats), 1))])
@@ -120,11 +114,8 @@ def load_or_fit(recipe: dict = RECIPE) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     params = fit(recipe)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
+    with atomic_write(path, "wb") as f:
         np.savez(f, **params)
-    os.replace(tmp, path)
     return params
 
 

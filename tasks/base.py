@@ -6,7 +6,6 @@ a task says which metric kind applies and the harness does the rest.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -60,12 +59,3 @@ class Task:
             self.raw_labels = list(self.labels)
         if not self.items:
             raise ValueError(f"task {self.meta.id}: no clips to score (data root {self.data_root})")
-
-
-def data_dir() -> Path:
-    env = os.environ.get("ZSBENCH_DATA")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zsbench")) / "data"

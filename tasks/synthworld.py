@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 
 from zsbench.registry import TASKS
-from zsbench.tasks.base import Item, Task, TaskMeta, data_dir
+from zsbench.paths import data_dir
+from zsbench.progress import bar
+from zsbench.tasks.base import Item, Task, TaskMeta
 
 VERSION = "1"
 
@@ -49,10 +51,12 @@ def _render(root: Path, n_per_class: int, seed: int) -> None:
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}-"))
     try:
         rows = []
-        for clip_id, clip in synthworld.generate(n_per_class, seed, split="test"):
-            name = f"{clip_id}.flac"
-            sf.write(tmp / name, clip.audio, synthworld.SAMPLE_RATE, subtype="PCM_16")
-            rows.append({"id": clip_id, "file": name, "label": clip.label, "caption": clip.caption})
+        with bar("rendering synthworld (once)", n_per_class * len(synthworld.CLASSES)) as advance:
+            for clip_id, clip in synthworld.generate(n_per_class, seed, split="test"):
+                name = f"{clip_id}.flac"
+                sf.write(tmp / name, clip.audio, synthworld.SAMPLE_RATE, subtype="PCM_16")
+                rows.append({"id": clip_id, "file": name, "label": clip.label, "caption": clip.caption})
+                advance(1)
         with open(tmp / "manifest.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=["id", "file", "label", "caption"])
             writer.writeheader()

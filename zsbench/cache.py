@@ -11,7 +11,6 @@ model), and ``<root>/files.sqlite`` memoising file content hashes by (path, size
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -25,15 +24,6 @@ CREATE TABLE IF NOT EXISTS audio (prep TEXT, clip TEXT, dim INTEGER, vec BLOB, P
 CREATE TABLE IF NOT EXISTS text (text TEXT PRIMARY KEY, dim INTEGER, vec BLOB);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, digest TEXT);
 """
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("ZSBENCH_CACHE")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("zsbench")) / "embeddings"
 
 
 class CacheUnavailable(RuntimeError):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zsbench.results import write_atomic
+from zsbench.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from zsbench.runner import RunResult
@@ -42,12 +41,10 @@ def write_predictions(path: Path, result: "RunResult") -> None:
         except ImportError as exc:
             raise ValueError(f"{path}: writing Parquet needs pyarrow (pip install 'zsbench[parquet]'), "
                              f"or use a .csv name ({exc})") from None
-        tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
-        tmp.replace(path)
+        with atomic_write(path, "wb") as f:
+            pq.write_table(pa.Table.from_pylist(rows), f)
         return
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(path, buf.getvalue())
+    with atomic_write(path) as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

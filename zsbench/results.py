@@ -8,11 +8,12 @@ record, and the leaderboard decides between latest and mean.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from zsbench.fsutil import atomic_write
+from zsbench.paths import results_dir
 
 
 @dataclass
@@ -48,40 +49,15 @@ class RunRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def default_results_dir() -> Path:
-    env = os.environ.get("ZSBENCH_RESULTS")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("zsbench")) / "results"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 class ResultsStore:
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else default_results_dir()
+        self.root = Path(root) if root is not None else results_dir()
 
     def append(self, record: RunRecord) -> Path:
         stamp = record.created.replace(":", "").replace("-", "")
         path = self.root / f"{stamp}-{record.run_id}.json"
-        write_atomic(path, record.to_json())
+        with atomic_write(path) as f:
+            f.write(record.to_json())
         return path
 
     def records(self) -> Iterator[RunRecord]:

@@ -14,8 +14,10 @@ import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, LoadOptions
 from zsbench.audio import CROP_MODES, Preprocessing
-from zsbench.cache import EmbeddingCache, default_cache_dir
+from zsbench.cache import EmbeddingCache
+from zsbench.paths import cache_dir
 from zsbench.embed import embed_audio, embed_texts
+from zsbench.fsutil import atomic_write
 from zsbench.metrics import MetricReport
 from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores
 from zsbench.provenance import git_revision, package_versions
@@ -76,19 +78,23 @@ class RunResult:
     record_path: Path | None = None
 
 
+# Run options a strategy may take: its parameter name -> (the config field, the CLI flag).
+STRATEGY_OPTIONS = {"templates": ("templates", "--template"), "path": ("prompt_file", "--prompt-file"),
+                    "n": ("n", "--n")}
+
+
 def build_strategy(config: RunConfig, model: AudioTextModel):
     factory = PROMPTS.get(config.prompts)
-    given = {"templates": config.templates, "path": config.prompt_file, "n": config.n, "seed": None}
     accepted = inspect.signature(factory).parameters
     options = {"model_meta": model.meta, "pooling": config.pooling, **config.prompt_options}
-    for key, value in given.items():
-        if key == "seed" and "seed" in accepted:
-            options["seed"] = config.seed
-        elif value is not None:
-            if key not in accepted:
-                flag = {"path": "--prompt-file", "templates": "--template"}.get(key, f"--{key}")
+    if "seed" in accepted:
+        options["seed"] = config.seed
+    for param, (fieldname, flag) in STRATEGY_OPTIONS.items():
+        value = getattr(config, fieldname)
+        if value is not None:
+            if param not in accepted:
                 raise ValueError(f"prompt strategy {config.prompts!r} does not take {flag}")
-            options[key] = value
+            options[param] = value
     return factory(**options)
 
 
@@ -132,7 +138,7 @@ def run(config: RunConfig) -> RunResult:
     lap("prompts")
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
-    cache_root = (Path(config.cache_dir) if config.cache_dir else default_cache_dir()) if config.use_cache else None
+    cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
     cache = EmbeddingCache(cache_root, fingerprint)
     try:
         audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
@@ -141,6 +147,7 @@ def run(config: RunConfig) -> RunResult:
         text, text_hits, text_computed = embed_texts(model, prompt_set.texts, cache, progress=config.progress)
         lap("text")
     finally:
+        cache_enabled = cache.enabled
         cache.close()
 
     scored = sorted(audio.embeddings)
@@ -167,7 +174,7 @@ def run(config: RunConfig) -> RunResult:
                        "seed": prep.seed, "resampler": prep.resampler, "key": prep.key()},
         metrics=report.to_dict(),
         timings=timings,
-        cache={"enabled": cache.enabled or cache.disabled_reason is None and cache_root is not None,
+        cache={"enabled": cache_enabled,
                "dir": str(cache_root) if cache_root else None, "disabled_reason": cache.disabled_reason,
                "audio_hits": audio.hits, "audio_computed": audio.computed,
                "text_hits": text_hits, "text_computed": text_computed},
@@ -179,9 +186,8 @@ def run(config: RunConfig) -> RunResult:
     if config.store:
         result.record_path = ResultsStore(config.results_dir).append(record)
     if config.output:
-        from zsbench.results import write_atomic
-
-        write_atomic(Path(config.output), record.to_json())
+        with atomic_write(config.output) as f:
+            f.write(record.to_json())
     if config.save_predictions:
         from zsbench.predictions import write_predictions
 
