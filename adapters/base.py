@@ -43,8 +43,13 @@ class AudioTextModel(Protocol):
     def fingerprint(self) -> str:
         """Changes when weights, config or preprocessing change, and only then."""
 
-    def embed_audio(self, windows: np.ndarray) -> np.ndarray:
-        """(B, samples) float32 at meta.sample_rate -> (B, D) L2-normalised float32."""
+    def embed_audio(self, windows: np.ndarray | list[np.ndarray], seeds: Sequence[int] | None = None) -> np.ndarray:
+        """(B, samples) float32 at meta.sample_rate -> (B, D) L2-normalised float32.
+
+        ``windows`` is a list of 1-D arrays of different lengths only for ``clip.long ==
+        "fusion"`` models, which crop inside; ``seeds`` (one per window, None for ``--crop
+        random``) makes that crop the same in every run.
+        """
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         """M texts -> (M, D) L2-normalised float32."""
@@ -71,6 +76,7 @@ class LoadOptions:
     device: str = "cpu"
     checkpoint: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    crop: str = "seeded"  # for models that crop inside (LAION fusion): seeded or random
 
 
 def check_device(device: str) -> str:

@@ -143,7 +143,7 @@ class DemoModel:
         weights = b"".join(np.ascontiguousarray(self.params[k]).tobytes() for k in ("mean", "std", "w"))
         return fingerprint_of("demo", RECIPE, self.meta.to_dict(), weights, _text_encoder_digest())
 
-    def embed_audio(self, windows: np.ndarray) -> np.ndarray:
+    def embed_audio(self, windows: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
         z = (audio_features(windows) - self.params["mean"]) / self.params["std"]
         z = np.hstack([z, np.ones((len(z), 1))])
         return l2_normalize(z @ self.params["w"])

@@ -126,3 +126,34 @@ def test_directory_instead_of_file(tmp_path):
     path.mkdir()
     with pytest.raises(BadAudioError, match="clip.wav"):
         decode(path)
+
+
+def test_int16_roundtrip_is_laions():
+    from zsbench.audio import int16_roundtrip
+
+    x = np.random.default_rng(0).uniform(-1.3, 1.3, 10_000).astype(np.float32)
+    ref = (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)  # laion_clap float32_to_int16
+    np.testing.assert_array_equal(int16_roundtrip(x), (ref / 32767.0).astype(np.float32))
+
+
+def test_concat_channels_resamples_each_then_concatenates(shared):
+    """MS-CLAP: torchaudio Resample per channel, then reshape(-1)."""
+    import torch
+    import torchaudio
+
+    path = shared / "data" / "urbansound8k" / "audio_trimmed_fixture" / "fold1" / "135776-2-0-49.wav"
+    stereo, sr = decode(path)
+    policy = ClipPolicy(2.0, "repeat", "random", channels="concat", resampler="torchaudio-sinc")
+    out = prepare_clip(path, Preprocessing(44100, policy, "seeded"))
+    ref = torchaudio.transforms.Resample(sr, 44100)(torch.from_numpy(stereo)).reshape(-1).numpy()
+    assert out.shape == (1, 88200)
+    np.testing.assert_allclose(out[0, : len(ref)], ref, atol=1e-6)
+    np.testing.assert_allclose(out[0, len(ref):], ref[: 88200 - len(ref)], atol=1e-6)  # tiled, then cut
+
+
+def test_fusion_policy_passes_long_clips_whole(tmp_path):
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 16000 * 3).astype(np.float32)
+    path = tmp_path / "long.wav"
+    sf.write(path, x, 16000, subtype="FLOAT")
+    out = prepare_clip(path, Preprocessing(16000, ClipPolicy(1.0, "repeatpad", "fusion"), "seeded"))
+    np.testing.assert_array_equal(out, x[None])

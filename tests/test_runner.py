@@ -81,11 +81,11 @@ def test_ctrl_c_mid_run_then_resume(isolated, monkeypatch):
     calls = {"n": 0}
     real = DemoModel.embed_audio
 
-    def flaky(self, windows):
+    def flaky(self, windows, seeds=None):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(self, windows)
+        return real(self, windows, seeds)
 
     monkeypatch.setattr(DemoModel, "embed_audio", flaky)
     with pytest.raises(KeyboardInterrupt):

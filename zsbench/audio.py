@@ -16,8 +16,9 @@ from typing import Literal
 import numpy as np
 
 ShortFill = Literal["repeatpad", "repeat", "zeropad"]
-LongCrop = Literal["random", "seeded", "centre", "start", "chunks"]
-ChannelMix = Literal["mean", "first"]
+LongCrop = Literal["random", "seeded", "centre", "start", "chunks", "fusion"]
+ChannelMix = Literal["mean", "first", "concat"]
+Resampler = Literal["soxr-hq", "torchaudio-sinc"]
 CROP_MODES: tuple[str, ...] = ("random", "seeded", "centre", "start", "chunks")
 
 
@@ -38,7 +39,10 @@ class ClipPolicy:
     """How an adapter wants its input window: length, how to fill short clips, how to cut long ones.
 
     ``long`` is the reference behaviour of the model; a run may override it (``--crop``) so a
-    benchmark is deterministic, and records what it used.
+    benchmark is deterministic, and records what it used. ``fusion`` models (LAION aff_2d)
+    receive the whole clip and choose their chunks themselves, from the per-clip seed.
+    ``channels="concat"`` is MS-CLAP's ``reshape(-1)`` of the resampled channels.
+    ``int16`` is LAION's round trip through 16-bit integers after resampling.
     """
 
     seconds: float
@@ -46,6 +50,8 @@ class ClipPolicy:
     long: LongCrop = "random"
     channels: ChannelMix = "mean"
     max_chunks: int = 3  # windows embedded and averaged in "chunks" mode
+    int16: bool = False
+    resampler: Resampler = "soxr-hq"
 
     def samples(self, sample_rate: int) -> int:
         return int(round(self.seconds * sample_rate))
@@ -59,7 +65,6 @@ class Preprocessing:
     policy: ClipPolicy
     crop: LongCrop
     seed: int = 0
-    resampler: str = "soxr-hq"
 
     def key(self) -> str:
         fields = asdict(self)
@@ -94,15 +99,40 @@ def decode(path: str | Path) -> tuple[np.ndarray, int]:
 def mix_channels(audio: np.ndarray, how: ChannelMix) -> np.ndarray:
     if how == "first":
         return audio[0]
+    if how == "concat":
+        return audio.reshape(-1)
     return audio.mean(axis=0)
 
 
-def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+def resample(audio: np.ndarray, source_rate: int, target_rate: int, how: Resampler = "soxr-hq") -> np.ndarray:
+    """Resample along the last axis.
+
+    ``soxr-hq`` is also what LAION's ``librosa.load(sr=48000)`` does (librosa 0.10's default
+    ``soxr_hq``); ``torchaudio-sinc`` is MS-CLAP's ``torchaudio.transforms.Resample`` defaults.
+    """
     if source_rate == target_rate:
         return audio
+    if how == "torchaudio-sinc":
+        import torch
+        import torchaudio
+
+        out = torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(audio)), source_rate, target_rate)
+        return out.numpy().astype(np.float32, copy=False)
     import soxr
 
-    return soxr.resample(audio, source_rate, target_rate, quality="HQ").astype(np.float32, copy=False)
+    # soxr wants (frames, channels)
+    out = soxr.resample(audio.T if audio.ndim == 2 else audio, source_rate, target_rate, quality="HQ")
+    return np.ascontiguousarray(out.T if audio.ndim == 2 else out, dtype=np.float32)
+
+
+def int16_roundtrip(audio: np.ndarray) -> np.ndarray:
+    """LAION-CLAP's quantisation: clip to [-1, 1], scale by 32767, truncate to int16, scale back."""
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16).astype(np.float32) / np.float32(32767.0)
+
+
+def clip_seed(seed: int, clip_key: str) -> int:
+    """A per-clip seed: the same crop for a clip in every run, worker and batch order."""
+    return int(np.random.SeedSequence([seed, zlib.crc32(clip_key.encode())]).generate_state(1)[0])
 
 
 def fill_short(audio: np.ndarray, n: int, how: ShortFill) -> np.ndarray:
@@ -134,7 +164,7 @@ def crop_offsets(length: int, n: int, crop: LongCrop, rng_key: str, seed: int, m
         k = min(max_chunks, -(-length // n))
         return [int(round(i * span / (k - 1))) for i in range(k)] if k > 1 else [0]
     if crop == "seeded":
-        rng = np.random.default_rng([seed, zlib.crc32(rng_key.encode())])
+        rng = np.random.default_rng(clip_seed(seed, rng_key))
     elif rng is None:
         rng = np.random.default_rng()
     return [int(rng.integers(0, span + 1))]
@@ -145,12 +175,20 @@ def prepare_clip(path: str | Path, prep: Preprocessing, clip_key: str = "") -> n
 
     One window except in ``chunks`` mode, where the embeddings of the windows are averaged.
     """
+    policy = prep.policy
     audio, sr = decode(path)
-    mono = resample(mix_channels(audio, prep.policy.channels), sr, prep.sample_rate)
-    n = prep.policy.samples(prep.sample_rate)
+    if policy.channels == "concat":  # MS-CLAP resamples each channel, then concatenates them
+        mono = mix_channels(resample(audio, sr, prep.sample_rate, policy.resampler), "concat")
+    else:
+        mono = resample(mix_channels(audio, policy.channels), sr, prep.sample_rate, policy.resampler)
+    if policy.int16:
+        mono = int16_roundtrip(mono)
+    n = policy.samples(prep.sample_rate)
     if len(mono) == 0:
         raise BadAudioError(path, "file is too short to hold one sample at the model's rate")
     if len(mono) <= n:
-        return fill_short(mono, n, prep.policy.short)[None, :].astype(np.float32, copy=False)
+        return fill_short(mono, n, policy.short)[None, :].astype(np.float32, copy=False)
+    if policy.long == "fusion":
+        return mono[None, :].astype(np.float32, copy=False)  # the model picks its chunks
     offsets = crop_offsets(len(mono), n, prep.crop, clip_key or str(path), prep.seed, prep.policy.max_chunks)
     return np.stack([mono[o:o + n] for o in offsets]).astype(np.float32, copy=False)

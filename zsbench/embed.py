@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, l2_normalize
-from zsbench.audio import BadAudioError, Preprocessing, prepare_clip
+from zsbench.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
 from zsbench.cache import EmbeddingCache
 from zsbench.progress import bar
 
@@ -84,9 +84,7 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                 else:
                     good.append((j, windows.numpy()))
             if good:
-                stacked = np.concatenate([w for _, w in good])
-                emb = np.concatenate([model.embed_audio(stacked[s:s + batch_size])
-                                      for s in range(0, len(stacked), batch_size)])
+                emb = _embed_windows(model, prep, [(dataset.keys[j], w) for j, w in good], batch_size)
                 bounds = np.cumsum([0] + [len(w) for _, w in good])
                 fresh = {}
                 for (j, _), a, b in zip(good, bounds[:-1], bounds[1:]):
@@ -98,6 +96,23 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                 result.computed += len(good)
             advance(len(batch))
     return result
+
+
+def _embed_windows(model: AudioTextModel, prep: Preprocessing, clips: list[tuple[str, np.ndarray]],
+                   batch_size: int) -> np.ndarray:
+    """Embed every window of the clips, in order, ``batch_size`` windows per forward pass.
+
+    Windows of equal length are stacked; full-length clips for fusion models go as a list.
+    """
+    windows = [w for _, ws in clips for w in ws]
+    seeds = None if prep.crop == "random" else [clip_seed(prep.seed, key) for key, ws in clips for _ in ws]
+    out = []
+    for s in range(0, len(windows), batch_size):
+        chunk = windows[s:s + batch_size]
+        same = all(len(w) == len(chunk[0]) for w in chunk)
+        out.append(model.embed_audio(np.stack(chunk) if same else chunk,
+                                     seeds=None if seeds is None else seeds[s:s + batch_size]))
+    return np.concatenate(out)
 
 
 def embed_texts(model: AudioTextModel, texts: Sequence[str], cache: EmbeddingCache, batch_size: int = 64,

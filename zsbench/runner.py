@@ -118,7 +118,8 @@ def run(config: RunConfig) -> RunResult:
         timings[stage] = round(now - clock, 4)
         clock = now
 
-    model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options)))
+    model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options),
+                                                 crop=config.crop))
     fingerprint = model.fingerprint()
     lap("load_model")
     loader = TASKS.get(config.task)
@@ -171,7 +172,7 @@ def run(config: RunConfig) -> RunResult:
         prompts={"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
                  "n_prompts": len(prompt_set.texts), "prompts": prompts},
         preprocessing={"sample_rate": prep.sample_rate, "clip": asdict(prep.policy), "crop": prep.crop,
-                       "seed": prep.seed, "resampler": prep.resampler, "key": prep.key()},
+                       "seed": prep.seed, "key": prep.key()},
         metrics=report.to_dict(),
         timings=timings,
         cache={"enabled": cache_enabled,
