@@ -1,8 +1,5 @@
-"""Test isolation: offline Hub, and every zsbench folder (cache, results, data) per test.
-
-The demo model's fitted bridge and rendered sound-world clips are deterministic and written
-atomically, so they are shared across the session to keep the suite fast.
-"""
+"""Test isolation: an offline Hub, session-wide temporary model and data folders, and a
+cache and results store of its own for every test. Nothing touches the user's folders."""
 
 from __future__ import annotations
 
@@ -32,20 +29,16 @@ if (SHARED / "hf-cache").exists():
             os.chmod(os.path.join(folder, name), 0o644)
 os.environ["HF_HOME"] = str(_HF_HOME)
 os.environ["HF_HUB_CACHE"] = str(_HF_HOME / "hub")
-
-
-@pytest.fixture(scope="session")
-def session_dirs(tmp_path_factory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("zsbench-session")
-    return {"models": base / "models", "data": base / "data"}
+# Session-wide, so module-scoped fixtures see them too: the demo model's fitted bridge and
+# the rendered sound world are deterministic and written atomically, so tests share them.
+os.environ["ZSBENCH_MODELS"] = str(_HF_HOME / "zsbench-models")
+os.environ["ZSBENCH_DATA"] = str(_HF_HOME / "zsbench-data")
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch, session_dirs) -> Path:
+def isolated(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("ZSBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ZSBENCH_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("ZSBENCH_DATA", str(session_dirs["data"]))
-    monkeypatch.setenv("ZSBENCH_MODELS", str(session_dirs["models"]))
     return tmp_path
 
 
