@@ -1,12 +1,60 @@
 """Where weights come from: a local path, a URL, or a Hugging Face Hub file.
 
-(Interface fixed; URL and Hub downloading are being filled in.)
+``--checkpoint`` (the ``spec``) may be
+
+* a local file or folder (``~`` expanded; ``file://`` URLs too);
+* an ``http(s)://`` URL: streamed into ``models_dir()/downloads/<sha256(url)[:16]>/<name>``
+  through ``<name>.part``, resumed with an HTTP Range request after an interruption, checked
+  against a sha256 when one is known, and only then renamed to ``<name>``, so a crash never
+  leaves a file that looks complete. A finished download is reused (re-checked when a sha256
+  is known);
+* ``hf://REPO/FILE`` for one file of a Hub repo, or ``hf://REPO`` for a whole snapshot (a
+  folder for ``from_pretrained``). REPO is ``org/name``; a legacy one-part id (``roberta-base``)
+  works when followed by a single file name with a weights/config extension.
+
+Without ``--checkpoint`` the adapter's :class:`CheckpointSource` is used: its Hub repo first
+(the Hub cache is shared with transformers), then its URL.
+
+Failing fast matters more than retrying: an unreachable host, a refused connection or a DNS
+failure ends within seconds with :class:`CheckpointUnavailable` saying how to supply the file.
+huggingface_hub can retry for minutes when the network is down unless ``HF_HUB_OFFLINE=1``,
+so the Hub host is probed (3 s) first and, if it does not answer, only the local Hub cache is
+consulted.
+
+Google Drive: ReCLAP's weights (``base_rewritten.pt``) are published on Google Drive only. A
+direct-download URL of the form ``https://drive.google.com/uc?export=download&id=<ID>`` (or
+``gdown <ID>``) gives the file; pass it as ``--checkpoint URL`` (or the downloaded file as
+``--checkpoint PATH``). For large files Drive answers with an HTML virus-scan confirmation
+page instead; that is reported as such (it is not scraped): download the file in a browser or
+with ``gdown`` and pass its path.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from . import paths, progress
+
+TIMEOUT_S = 15.0  # connect and per-read timeout of URL downloads
+RETRIES = 2  # extra attempts after a connection reset, a stall mid-transfer or an HTTP 5xx
+BACKOFF_S = 1.0  # wait before retry k: k * BACKOFF_S
+HUB_PROBE_TIMEOUT_S = 3.0
+_CHUNK = 1 << 20
+_USER_AGENT = "zsbench-checkpoints/1 (+python-urllib)"
+# A second path component with one of these suffixes is a file of a one-part repo id.
+_FILE_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".json", ".txt", ".model",
+                            ".msgpack", ".h5", ".onnx", ".npz", ".npy", ".pkl", ".gguf"})
 
 
 class CheckpointUnavailable(FileNotFoundError):
@@ -24,14 +72,286 @@ class CheckpointSource:
     how_to_get: str = ""  # one line for the error message (e.g. "download base_rewritten.pt from Google Drive")
 
 
-def resolve(spec: str | None, default: CheckpointSource | None = None, *, what: str = "checkpoint") -> Path:
+def resolve(spec: str | None, default: CheckpointSource | None = None, *, what: str = "checkpoint",
+            sha256: str | None = None, show_progress: bool = True) -> Path:
     """A local file or folder for ``spec`` (``--checkpoint``), else for ``default``.
 
-    ``spec`` may be a local path, an http(s) URL, or ``hf://REPO[/FILE]``.
+    ``spec`` may be a local path, an http(s) URL, or ``hf://REPO[/FILE]``. ``sha256`` checks a
+    URL download; ``default.sha256`` checks only ``default.url`` (a URL the user names may be
+    other weights on purpose, e.g. a fine-tune).
     """
-    if spec is not None and "://" not in spec:
-        path = Path(spec).expanduser()
-        if not path.exists():
-            raise CheckpointUnavailable(f"{what}: {path} does not exist. Pass --checkpoint with the path to the weights.")
-        return path
-    raise CheckpointUnavailable(f"{what}: downloading is not available yet; pass --checkpoint PATH")
+    attempts = _attempts(spec, default, what, sha256, show_progress)
+    hint = f"\nHow to get it: {default.how_to_get}" if default is not None and default.how_to_get else ""
+    if not attempts:
+        raise CheckpointUnavailable(f"{what}: no checkpoint given; pass --checkpoint with a local path, "
+                                    f"an http(s) URL or hf://REPO[/FILE].{hint}")
+    errors: list[CheckpointUnavailable] = []
+    for attempt in attempts:
+        try:
+            return attempt()
+        except CheckpointUnavailable as error:
+            errors.append(error)
+    if len(errors) == 1 and not hint:
+        raise errors[0]
+    raise CheckpointUnavailable("\n".join(map(str, errors)) + hint) from errors[-1]
+
+
+def _attempts(spec: str | None, default: CheckpointSource | None, what: str, sha256: str | None,
+              show_progress: bool) -> list[Callable[[], Path]]:
+    """The ways to get the weights, in order of preference."""
+    if spec is not None:
+        scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
+        if not scheme or scheme == "file":
+            local = Path(urllib.request.url2pathname(urlparse(spec).path)) if scheme else Path(spec)
+            return [lambda: _local(local.expanduser(), what)]
+        if scheme in ("http", "https"):
+            known = sha256 or (default.sha256 if default is not None and default.url == spec else None)
+            return [lambda: _download(spec, what, known, show_progress)]
+        if scheme == "hf":
+            repo, filename = _parse_hub_spec(spec, what)
+            return [lambda: _hub(repo, filename, what)]
+        raise CheckpointUnavailable(f"{what}: cannot fetch {spec}: unsupported scheme {scheme}://. "
+                                    "Pass --checkpoint with a local path, an http(s) URL or hf://REPO[/FILE].")
+    if default is None:
+        return []
+    attempts: list[Callable[[], Path]] = []
+    if default.hub_repo:
+        attempts.append(lambda: _hub(default.hub_repo, default.hub_filename, what))
+    if default.url:
+        attempts.append(lambda: _download(default.url, what, sha256 or default.sha256, show_progress))
+    return attempts
+
+
+def _local(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise CheckpointUnavailable(f"{what}: {path} does not exist. Pass --checkpoint with the path to the weights.")
+    return path
+
+
+# --- http(s) -------------------------------------------------------------------------------
+
+
+class _Retryable(Exception):
+    """A transient failure (reset, stall, 5xx): the .part is kept and the next attempt resumes it."""
+
+
+def download_path(url: str) -> Path:
+    """Where ``url`` is downloaded: one folder per URL, so equal file names never collide."""
+    name = PurePosixPath(unquote(urlparse(url).path)).name
+    folder = paths.models_dir() / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    return folder / (name if name not in ("", ".", "..") else "download")
+
+
+def _download(url: str, what: str, sha256: str | None, show_progress: bool) -> Path:
+    final = download_path(url)
+    part = final.with_name(final.name + ".part")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(final.with_name(final.name + ".lock")):  # a second process waits, then reuses the file
+        if final.exists():
+            if sha256 is None or _sha256_of(final) == sha256.lower():
+                return final
+            final.unlink()  # damaged since it was verified: fetch it again
+        for attempt in range(RETRIES + 1):
+            try:
+                _fetch(url, part, what, show_progress)
+                break
+            except _Retryable as error:
+                if attempt == RETRIES:
+                    kept = f"; {part} is kept and a re-run resumes it" if part.exists() else ""
+                    raise CheckpointUnavailable(_cannot(what, url, f"{error}{kept}")) from None
+                time.sleep(BACKOFF_S * (attempt + 1))
+        if sha256 is not None:
+            got = _sha256_of(part)
+            if got != sha256.lower():
+                part.unlink()
+                raise CheckpointUnavailable(
+                    f"{what}: the file downloaded from {url} is corrupt or not the expected one: sha256 expected "
+                    f"{sha256.lower()}, got {got}. The partial file was deleted; re-run to download it again, "
+                    "or download it yourself and pass --checkpoint PATH.")
+        os.replace(part, final)
+    return final
+
+
+def _fetch(url: str, part: Path, what: str, show_progress: bool) -> None:
+    """Bring ``part`` up to the whole file, appending to what is there when the server allows."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as error:
+        with error:
+            if error.code == 416 and offset:  # nothing after `offset`: the .part is already whole
+                total = _content_range(error.headers.get("Content-Range"))[1]
+                if total is None or total == offset:
+                    return
+                part.unlink()
+                raise _Retryable(f"the partial file is longer than the file ({offset} > {total} bytes)") from None
+            reason = f"HTTP {error.code} {error.reason}"
+            if error.code >= 500 or error.code in (408, 429):
+                raise _Retryable(reason) from None
+            raise CheckpointUnavailable(_cannot(what, url, reason)) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        # urlopen wraps errors of sending the request in URLError, not those of awaiting the answer.
+        cause = error.reason if isinstance(error, urllib.error.URLError) else error
+        if isinstance(cause, (ConnectionResetError, http.client.HTTPException)):  # incl. RemoteDisconnected
+            raise _Retryable(_reason(cause)) from None
+        # DNS failure, refused, unreachable, no answer, TLS: retrying would only make the user wait.
+        raise CheckpointUnavailable(_cannot(what, url, _reason(cause))) from None
+    with response:
+        if response.headers.get_content_type() == "text/html":
+            raise CheckpointUnavailable(_html_page(what, url))
+        if response.status == 206:
+            start = _content_range(response.headers.get("Content-Range"))[0]
+            if start is not None and start != offset:
+                part.unlink()
+                raise _Retryable(f"the server resumed at byte {start} instead of {offset}")
+        else:  # 200: the server ignored Range and sends everything
+            offset = 0
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length and length.isdigit() else None
+        with open(part, "ab" if offset else "wb") as out, \
+                progress.bar(f"{what}: {part.name[:-5]}", total or 0, enabled=show_progress) as advance:
+            advance(offset)
+            try:
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+                    advance(len(chunk))
+            except (http.client.HTTPException, OSError) as error:  # reset or stall mid-transfer
+                raise _Retryable(_reason(error)) from None
+    size = part.stat().st_size
+    if total is not None and size != total:  # http.client ends a short body quietly
+        raise _Retryable(f"the connection closed after {size} of {total} bytes")
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(first byte, total size) of a ``Content-Range: bytes a-b/n`` or ``bytes */n`` header."""
+    if not value or not value.startswith("bytes "):
+        return None, None
+    span, _, size = value[6:].partition("/")
+    first = span.split("-", 1)[0]
+    return (int(first) if first.isdigit() else None), (int(size) if size.isdigit() else None)
+
+
+def _html_page(what: str, url: str) -> str:
+    if "drive.google.com" in (urlparse(url).hostname or "") or "drive.usercontent.google.com" in url:
+        why = ("Google Drive answered with its confirmation page (large files need a click), which zsbench "
+               "does not scrape. Download the file in a browser or with `gdown`")
+    else:
+        why = "the server answered with an HTML page (a login, error or confirmation page?) instead of the file. " \
+              "Download it yourself"
+    return f"{what}: {url} did not return the file: {why}, and pass --checkpoint PATH."
+
+
+def _cannot(what: str, url: str, reason: str) -> str:
+    return f"could not download {what} from {url} ({reason}). Download it yourself and pass --checkpoint PATH."
+
+
+def _reason(error: BaseException | str, timeout_s: float | None = None) -> str:
+    """Words for a network error that a user can act on (URLError.reason may be a plain string)."""
+    if not isinstance(error, BaseException):
+        return str(error)
+    if isinstance(error, socket.gaierror):
+        return f"host not found: {error.strerror or error}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return f"no response within {TIMEOUT_S if timeout_s is None else timeout_s:g} s"
+    if isinstance(error, http.client.IncompleteRead):
+        return "the connection closed mid-transfer"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Serialise downloads of one URL across processes (POSIX; elsewhere, no lock)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- Hugging Face Hub ------------------------------------------------------------------------
+
+
+def _parse_hub_spec(spec: str, what: str) -> tuple[str, str | None]:
+    """``hf://org/name[/path/in/repo]`` or ``hf://legacy-id/file.ext`` -> (repo, file or None)."""
+    rest = spec.split("://", 1)[1].strip("/")
+    parts = rest.split("/")
+    if not rest or "" in parts:
+        raise CheckpointUnavailable(f"{what}: {spec} names no Hub repo; write hf://ORG/NAME or hf://ORG/NAME/FILE.")
+    if len(parts) >= 3:
+        return "/".join(parts[:2]), "/".join(parts[2:])
+    if len(parts) == 2 and PurePosixPath(parts[1]).suffix.lower() in _FILE_SUFFIXES:
+        return parts[0], parts[1]
+    return rest, None
+
+
+def _hub(repo: str, filename: str | None, what: str) -> Path:
+    import huggingface_hub
+    from huggingface_hub import constants, errors
+
+    label = f"{repo}/{filename}" if filename else repo
+    command = f"huggingface-cli download {repo}" + (f" {filename}" if filename else "")
+    offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+    unreachable = None if offline else _unreachable(constants.ENDPOINT)
+    local_only = offline or unreachable is not None
+    try:
+        if filename:
+            found = huggingface_hub.hf_hub_download(repo, filename, local_files_only=local_only)
+        else:
+            found = huggingface_hub.snapshot_download(repo, local_files_only=local_only)
+        return Path(found)
+    except (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled):
+        why = ("HF_HUB_OFFLINE is set" if offline
+               else f"the Hub is unreachable ({unreachable})" if unreachable
+               else "the Hub could not be reached")
+        message = (f"{what}: {label} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) and {why}. "
+                   f"On a machine with internet run `{command}` "
+                   "and pass --checkpoint with the downloaded path, or set HF_HUB_CACHE to a cache that holds it.")
+    except errors.GatedRepoError:
+        message = (f"{what}: {repo} is gated on the Hugging Face Hub: accept its terms on its Hub page and log in "
+                   "with `huggingface-cli login`, or pass --checkpoint PATH.")
+    except errors.RepositoryNotFoundError:
+        message = (f"{what}: the Hugging Face repo {repo} does not exist (or is private). "
+                   "Check the name, or pass --checkpoint PATH.")
+    except errors.RevisionNotFoundError:
+        message = f"{what}: the Hugging Face repo {repo} has no such revision. Pass --checkpoint PATH."
+    except errors.EntryNotFoundError:
+        message = (f"{what}: the Hugging Face repo {repo} has no file {filename}. "
+                   "Check the name, or pass --checkpoint PATH.")
+    except (ValueError, OSError) as error:  # bad repo id, HTTP and connection errors
+        message = (f"could not download {what} from the Hugging Face Hub ({label}): {_reason(error)}. "
+                   f"Download it yourself (`{command}`) and pass --checkpoint PATH.")
+    raise CheckpointUnavailable(message)
+
+
+def _unreachable(endpoint: str) -> str | None:
+    """Why the Hub (or the proxy in front of it) does not accept a connection; None if it does."""
+    target = urlparse(endpoint)
+    proxy = urllib.request.getproxies().get(target.scheme)
+    if proxy and not urllib.request.proxy_bypass(target.hostname or ""):
+        target = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+    host = target.hostname or "huggingface.co"
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+        return None
+    except OSError as error:
+        return f"{host}:{port}: {_reason(error, HUB_PROBE_TIMEOUT_S)}"
