@@ -53,9 +53,17 @@ class Task:
     raw_labels: list[str] = field(default_factory=list)
     data_root: Path | None = None
     params: dict[str, Any] = field(default_factory=dict)  # options that change what is scored
+    # retrieval tasks: every caption and the index of the item it describes
+    captions: list[str] = field(default_factory=list)
+    caption_item: list[int] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)  # clips found / listed, where data may be partial
 
     def __post_init__(self) -> None:
         if not self.raw_labels:
             self.raw_labels = list(self.labels)
+        if self.meta.metric != "retrieval" and not self.labels:
+            raise ValueError(f"task {self.meta.id}: a classification task needs label names")
         if not self.items:
             raise ValueError(f"task {self.meta.id}: no clips to score (data root {self.data_root})")
+        if self.meta.metric == "retrieval" and (not self.captions or len(self.captions) != len(self.caption_item)):
+            raise ValueError(f"task {self.meta.id}: a retrieval task needs captions, each with its item index")

@@ -7,6 +7,7 @@ I/O as real data, so the demo exercises decode, resample, crop and the cache for
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import tempfile
@@ -17,26 +18,46 @@ from zsbench.paths import data_dir
 from zsbench.progress import bar
 from zsbench.tasks.base import Item, Task, TaskMeta
 
-VERSION = "1"
+VERSION = "2"  # 2: the manifest carries each clip's rewrites (retrieval captions)
 
 
-@TASKS.register("synthworld", "procedural sound world (offline demo): 14+ synthesised sound classes, accuracy")
+def _manifest(data_root: str | Path | None, n_per_class: int, seed: int) -> tuple[Path, list[dict]]:
+    base = Path(data_root) if data_root else data_dir() / "synthworld"
+    root = base / f"v{VERSION}-seed{seed}-n{n_per_class}"
+    if not (root / "manifest.csv").exists():
+        _render(root, n_per_class, seed)
+    with open(root / "manifest.csv", newline="", encoding="utf-8") as f:
+        return root, list(csv.DictReader(f))
+
+
+@TASKS.register("synthworld", "procedural sound world (offline demo): 18 synthesised sound classes, accuracy")
 def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0) -> Task:
     from zsbench import synthworld
 
-    base = Path(data_root) if data_root else data_dir() / "synthworld"
-    root = base / f"v{VERSION}-seed{seed}-n{n_per_class}"
-    manifest = root / "manifest.csv"
-    if not manifest.exists():
-        _render(root, n_per_class, seed)
+    root, rows = _manifest(data_root, n_per_class, seed)
     labels = [c.name for c in synthworld.CLASSES]
     index = {lab: i for i, lab in enumerate(labels)}
-    with open(manifest, newline="", encoding="utf-8") as f:
-        items = [Item(id=r["id"], path=root / r["file"], targets=(index[r["label"]],)) for r in csv.DictReader(f)]
+    items = [Item(id=r["id"], path=root / r["file"], targets=(index[r["label"]],)) for r in rows]
     meta = TaskMeta(id="synthworld", version=VERSION, metric="accuracy",
                     description="procedural sound world, test split (zsbench.synthworld)",
                     license="CC0 (generated)")
     return Task(meta=meta, labels=labels, items=items, data_root=root,
+                params={"n_per_class": n_per_class, "seed": seed})
+
+
+@TASKS.register("synthworld-captions", "procedural sound world as audio-text retrieval: 5 captions per clip, R@k")
+def load_synthworld_captions(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0) -> Task:
+    root, rows = _manifest(data_root, n_per_class, seed)
+    items, captions, owner = [], [], []
+    for i, r in enumerate(rows):
+        items.append(Item(id=r["id"], path=root / r["file"], targets=()))
+        for caption in [r["caption"], *json.loads(r["rewrites"])]:
+            captions.append(caption)
+            owner.append(i)
+    meta = TaskMeta(id="synthworld-captions", version=VERSION, metric="retrieval",
+                    description="procedural sound world, test split, caption retrieval (AudioCaps-style, 5 per clip)",
+                    license="CC0 (generated)")
+    return Task(meta=meta, labels=[], items=items, data_root=root, captions=captions, caption_item=owner,
                 params={"n_per_class": n_per_class, "seed": seed})
 
 
@@ -55,10 +76,11 @@ def _render(root: Path, n_per_class: int, seed: int) -> None:
             for clip_id, clip in synthworld.generate(n_per_class, seed, split="test"):
                 name = f"{clip_id}.flac"
                 sf.write(tmp / name, clip.audio, synthworld.SAMPLE_RATE, subtype="PCM_16")
-                rows.append({"id": clip_id, "file": name, "label": clip.label, "caption": clip.caption})
+                rows.append({"id": clip_id, "file": name, "label": clip.label, "caption": clip.caption,
+                             "rewrites": json.dumps(list(clip.rewrites))})
                 advance(1)
         with open(tmp / "manifest.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=["id", "file", "label", "caption"])
+            writer = csv.DictWriter(f, fieldnames=["id", "file", "label", "caption", "rewrites"])
             writer.writeheader()
             writer.writerows(rows)
         try:

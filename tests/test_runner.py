@@ -24,7 +24,7 @@ def test_record_carries_everything_needed_to_reproduce(isolated):
     rec = result.record
     assert rec.model["name"] == "demo" and len(rec.model["fingerprint"]) == 20
     assert "not a CLAP model" in rec.model["meta"]["description"]
-    assert rec.task["id"] == "synthworld" and rec.task["version"] == "1" and rec.task["n_scored"] == 36
+    assert rec.task["id"] == "synthworld" and rec.task["version"] == "2" and rec.task["n_scored"] == 36
     assert rec.prompts["strategy"] == "template" and len(rec.prompts["bank_hash"]) == 16
     assert rec.prompts["prompts"]["siren"] == ["This is a sound of siren."]
     assert rec.preprocessing["crop"] == "seeded" and rec.preprocessing["sample_rate"] == 16000
@@ -185,3 +185,22 @@ def test_a_label_with_no_prompts_fails_before_any_audio_work(isolated):
     with pytest.raises(ValueError, match="no prompts for label"):
         zsbench.evaluate(**SMALL, prompts="file", prompt_file=str(bank))
     assert not (isolated / "cache").exists() or not any((isolated / "cache").glob("*.sqlite"))
+
+
+def test_retrieval_task_end_to_end(isolated):
+    out = isolated / "retrieval.csv"
+    result = zsbench.evaluate(task="synthworld-captions", task_options={"n_per_class": 2}, workers=0,
+                              save_predictions=str(out))
+    rec = result.record
+    assert rec.metrics["headline"] == "t2a_R@1" and rec.prompts["strategy"] == "captions"
+    assert result.scores.shape == (36 * 5, 36)
+    from zsbench.metrics import retrieval_metrics
+
+    owner = np.asarray(result.task.caption_item)
+    assert rec.metrics["values"] == pytest.approx(retrieval_metrics(result.scores, owner))
+    assert rec.metrics["values"]["t2a_R@10"] > 10 / 36  # well above chance
+    rows = list(csv.DictReader(open(out)))
+    assert len(rows) == 180 and rows[0]["target_clip"] == result.task.items[0].id
+    # the same clips as the classification task: audio comes from the cache
+    again = zsbench.evaluate(**SMALL).record
+    assert again.cache["audio_computed"] == 0

@@ -17,6 +17,8 @@ TOP = 5
 
 
 def prediction_rows(result: "RunResult") -> list[dict]:
+    if result.task.meta.metric == "retrieval":
+        return _retrieval_rows(result)
     labels = result.task.labels
     k = min(TOP, len(labels))
     order = np.argsort(-result.scores, axis=1, kind="stable")[:, :k]
@@ -26,6 +28,22 @@ def prediction_rows(result: "RunResult") -> list[dict]:
         row = {"clip_id": item.id, "path": str(item.path), "targets": "|".join(labels[t] for t in item.targets)}
         for j, c in enumerate(order[r], start=1):
             row[f"top{j}_label"] = labels[c]
+            row[f"top{j}_score"] = round(float(result.scores[r, c]), 6)
+        rows.append(row)
+    return rows
+
+
+def _retrieval_rows(result: "RunResult") -> list[dict]:
+    """One row per caption query: the clip it describes and the top clips retrieved."""
+    items = [result.task.items[i] for i in result.scored]
+    kept = {i for i in result.scored}
+    captions = [(c, o) for c, o in zip(result.task.captions, result.task.caption_item) if o in kept]
+    order = np.argsort(-result.scores, axis=1, kind="stable")[:, :TOP]
+    rows = []
+    for r, (caption, owner) in enumerate(captions):
+        row = {"caption": caption, "target_clip": result.task.items[owner].id}
+        for j, c in enumerate(order[r], start=1):
+            row[f"top{j}_clip"] = items[c].id
             row[f"top{j}_score"] = round(float(result.scores[r, c]), 6)
         rows.append(row)
     return rows

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -98,6 +98,44 @@ def build_strategy(config: RunConfig, model: AudioTextModel):
     return factory(**options)
 
 
+@dataclass
+class TextPlan:
+    """The texts a run embeds, how they turn into scores, and what the record says about them."""
+
+    texts: list[str]
+    record: dict[str, Any]
+    score: Callable[[np.ndarray, np.ndarray, list[int]], tuple[np.ndarray, np.ndarray]]
+
+
+def classification_plan(config: RunConfig, model: AudioTextModel, task: Task) -> TextPlan:
+    strategy = build_strategy(config, model)
+    prompts = strategy.prompts(task.labels)
+    check_prompts(prompts, task.labels, f"prompt strategy {config.prompts!r}")
+    prompt_set = PromptSet.from_dict(prompts, task.labels)
+
+    def score(audio: np.ndarray, text: np.ndarray, scored: list[int]):
+        scores = class_scores(audio, text, prompt_set.owner, len(task.labels), strategy.pooling)
+        return scores, _targets(task, scored)
+
+    record = {"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
+              "n_prompts": len(prompt_set.texts), "prompts": prompts}
+    return TextPlan(prompt_set.texts, record, score)
+
+
+def retrieval_plan(task: Task) -> TextPlan:
+    """The task's captions are the texts; no prompt strategy applies. Captions of clips that
+    were skipped as bad audio leave the query set with their clip."""
+
+    def score(audio: np.ndarray, text: np.ndarray, scored: list[int]):
+        row = {item: r for r, item in enumerate(scored)}
+        keep = [j for j, item in enumerate(task.caption_item) if item in row]
+        return text[keep] @ audio.T, np.asarray([row[task.caption_item[j]] for j in keep], dtype=np.int64)
+
+    record = {"strategy": "captions", "params": {}, "n_prompts": len(task.captions),
+              "bank_hash": bank_hash({"captions": task.captions})}
+    return TextPlan(list(task.captions), record, score)
+
+
 def _targets(task: Task, scored: list[int]) -> np.ndarray:
     if task.meta.metric == "map":
         multi = np.zeros((len(scored), len(task.labels)), dtype=bool)
@@ -129,13 +167,8 @@ def run(config: RunConfig) -> RunResult:
         raise ValueError(f"task {config.task!r} does not take option(s) {', '.join(sorted(unknown))}; "
                          f"it takes: {', '.join(sorted(accepted)) or 'none'}")
     task = loader(data_root=config.data_root, **config.task_options)
-    if task.meta.metric == "retrieval":
-        raise NotImplementedError(f"task {task.meta.id!r} is a retrieval task; retrieval runs are not wired yet")
     lap("load_task")
-    strategy = build_strategy(config, model)
-    prompts = strategy.prompts(task.labels)
-    check_prompts(prompts, task.labels, f"prompt strategy {config.prompts!r}")
-    prompt_set = PromptSet.from_dict(prompts, task.labels)
+    plan = retrieval_plan(task) if task.meta.metric == "retrieval" else classification_plan(config, model, task)
     lap("prompts")
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
@@ -145,7 +178,7 @@ def run(config: RunConfig) -> RunResult:
         audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
                             config.workers, config.on_bad_audio, config.progress)
         lap("audio")
-        text, text_hits, text_computed = embed_texts(model, prompt_set.texts, cache, progress=config.progress)
+        text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress)
         lap("text")
     finally:
         cache_enabled = cache.enabled
@@ -154,10 +187,8 @@ def run(config: RunConfig) -> RunResult:
     scored = sorted(audio.embeddings)
     if not scored:
         raise ValueError(f"task {task.meta.id!r}: every clip was skipped as bad audio; nothing to score")
-    audio_emb = np.stack([audio.embeddings[i] for i in scored])
-    scores = class_scores(audio_emb, text, prompt_set.owner, len(task.labels), strategy.pooling)
-    report = METRICS.get(task.meta.metric)(scores, _targets(task, scored), task.labels,
-                                           n_boot=config.bootstrap, seed=config.seed)
+    scores, targets = plan.score(np.stack([audio.embeddings[i] for i in scored]), text, scored)
+    report = METRICS.get(task.meta.metric)(scores, targets, task.labels, n_boot=config.bootstrap, seed=config.seed)
     lap("score")
 
     record = RunRecord(
@@ -168,9 +199,8 @@ def run(config: RunConfig) -> RunResult:
         task={"id": task.meta.id, "version": task.meta.version, "metric": task.meta.metric,
               "params": task.params, "data_root": str(task.data_root) if task.data_root else None,
               "n_items": len(task.items), "n_scored": len(scored), "n_skipped": len(audio.skipped),
-              "skipped": [{"path": p, "problem": why} for p, why in audio.skipped]},
-        prompts={"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
-                 "n_prompts": len(prompt_set.texts), "prompts": prompts},
+              "skipped": [{"path": p, "problem": why} for p, why in audio.skipped], "coverage": task.coverage},
+        prompts=plan.record,
         preprocessing={"sample_rate": prep.sample_rate, "clip": asdict(prep.policy), "crop": prep.crop,
                        "seed": prep.seed, "key": prep.key()},
         metrics=report.to_dict(),
