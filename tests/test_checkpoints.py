@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from zsbench import checkpoints
+from zsbench import checkpoints, download
 from zsbench.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
 
 DATA = random.Random(0).randbytes(300_000)
@@ -75,8 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(autouse=True)
 def fast_and_direct(monkeypatch):
     """Short timeouts and no backoff, so a regression fails fast; no proxy between us and 127.0.0.1."""
-    monkeypatch.setattr(checkpoints, "TIMEOUT_S", 3.0)
-    monkeypatch.setattr(checkpoints, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(download, "TIMEOUT_S", 3.0)
+    monkeypatch.setattr(download, "BACKOFF_S", 0.0)
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
 
@@ -133,7 +133,7 @@ def test_dropped_connection_is_resumed_with_range(server):
 
 def test_interrupted_download_leaves_only_a_part_file_and_the_next_run_resumes(server, monkeypatch):
     server.state.mode = "drop_once"
-    monkeypatch.setattr(checkpoints, "RETRIES", 0)
+    monkeypatch.setattr(download, "RETRIES", 0)
     with pytest.raises(CheckpointUnavailable, match="re-run resumes"):
         resolve(server.url)
     assert not checkpoints.download_path(server.url).exists()
@@ -215,7 +215,7 @@ def test_unreachable_host_fails_fast():
 
 def test_silent_server_times_out_quickly(server, monkeypatch):
     server.state.mode = "slow"
-    monkeypatch.setattr(checkpoints, "TIMEOUT_S", 0.3)
+    monkeypatch.setattr(download, "TIMEOUT_S", 0.3)
     start = time.monotonic()
     with pytest.raises(CheckpointUnavailable, match="no response within 0.3 s"):
         resolve(server.url)

@@ -32,32 +32,24 @@ with ``gdown`` and pass its path.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import socket
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from . import paths, progress
+from . import download, paths
 
-TIMEOUT_S = 15.0  # connect and per-read timeout of URL downloads
-RETRIES = 2  # extra attempts after a connection reset, a stall mid-transfer or an HTTP 5xx
-BACKOFF_S = 1.0  # wait before retry k: k * BACKOFF_S
 HUB_PROBE_TIMEOUT_S = 3.0
-_CHUNK = 1 << 20
-_USER_AGENT = "zsbench-checkpoints/1 (+python-urllib)"
 # A second path component with one of these suffixes is a file of a one-part repo id.
 _FILE_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".json", ".txt", ".model",
                             ".msgpack", ".h5", ".onnx", ".npz", ".npy", ".pkl", ".gguf"})
 
 
-class CheckpointUnavailable(FileNotFoundError):
+class CheckpointUnavailable(download.DownloadError):
     """The weights could not be found or fetched; the message says how to supply them."""
 
 
@@ -128,13 +120,6 @@ def _local(path: Path, what: str) -> Path:
     return path
 
 
-# --- http(s) -------------------------------------------------------------------------------
-
-
-class _Retryable(Exception):
-    """A transient failure (reset, stall, 5xx): the .part is kept and the next attempt resumes it."""
-
-
 def download_path(url: str) -> Path:
     """Where ``url`` is downloaded: one folder per URL, so equal file names never collide."""
     name = PurePosixPath(unquote(urlparse(url).path)).name
@@ -143,148 +128,12 @@ def download_path(url: str) -> Path:
 
 
 def _download(url: str, what: str, sha256: str | None, show_progress: bool) -> Path:
-    final = download_path(url)
-    part = final.with_name(final.name + ".part")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(final.with_name(final.name + ".lock")):  # a second process waits, then reuses the file
-        if final.exists():
-            if sha256 is None or _sha256_of(final) == sha256.lower():
-                return final
-            final.unlink()  # damaged since it was verified: fetch it again
-        for attempt in range(RETRIES + 1):
-            try:
-                _fetch(url, part, what, show_progress)
-                break
-            except _Retryable as error:
-                if attempt == RETRIES:
-                    kept = f"; {part} is kept and a re-run resumes it" if part.exists() else ""
-                    raise CheckpointUnavailable(_cannot(what, url, f"{error}{kept}")) from None
-                time.sleep(BACKOFF_S * (attempt + 1))
-        if sha256 is not None:
-            got = _sha256_of(part)
-            if got != sha256.lower():
-                part.unlink()
-                raise CheckpointUnavailable(
-                    f"{what}: the file downloaded from {url} is corrupt or not the expected one: sha256 expected "
-                    f"{sha256.lower()}, got {got}. The partial file was deleted; re-run to download it again, "
-                    "or download it yourself and pass --checkpoint PATH.")
-        os.replace(part, final)
-    return final
-
-
-def _fetch(url: str, part: Path, what: str, show_progress: bool) -> None:
-    """Bring ``part`` up to the whole file, appending to what is there when the server allows."""
-    offset = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
     try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as error:
-        with error:
-            if error.code == 416 and offset:  # nothing after `offset`: the .part is already whole
-                total = _content_range(error.headers.get("Content-Range"))[1]
-                if total is None or total == offset:
-                    return
-                part.unlink()
-                raise _Retryable(f"the partial file is longer than the file ({offset} > {total} bytes)") from None
-            reason = f"HTTP {error.code} {error.reason}"
-            if error.code >= 500 or error.code in (408, 429):
-                raise _Retryable(reason) from None
-            raise CheckpointUnavailable(_cannot(what, url, reason)) from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-        # urlopen wraps errors of sending the request in URLError, not those of awaiting the answer.
-        cause = error.reason if isinstance(error, urllib.error.URLError) else error
-        if isinstance(cause, (ConnectionResetError, http.client.HTTPException)):  # incl. RemoteDisconnected
-            raise _Retryable(_reason(cause)) from None
-        # DNS failure, refused, unreachable, no answer, TLS: retrying would only make the user wait.
-        raise CheckpointUnavailable(_cannot(what, url, _reason(cause))) from None
-    with response:
-        if response.headers.get_content_type() == "text/html":
-            raise CheckpointUnavailable(_html_page(what, url))
-        if response.status == 206:
-            start = _content_range(response.headers.get("Content-Range"))[0]
-            if start is not None and start != offset:
-                part.unlink()
-                raise _Retryable(f"the server resumed at byte {start} instead of {offset}")
-        else:  # 200: the server ignored Range and sends everything
-            offset = 0
-        length = response.headers.get("Content-Length")
-        total = offset + int(length) if length and length.isdigit() else None
-        with open(part, "ab" if offset else "wb") as out, \
-                progress.bar(f"{what}: {part.name[:-5]}", total or 0, enabled=show_progress) as advance:
-            advance(offset)
-            try:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    advance(len(chunk))
-            except (http.client.HTTPException, OSError) as error:  # reset or stall mid-transfer
-                raise _Retryable(_reason(error)) from None
-    size = part.stat().st_size
-    if total is not None and size != total:  # http.client ends a short body quietly
-        raise _Retryable(f"the connection closed after {size} of {total} bytes")
-
-
-def _content_range(value: str | None) -> tuple[int | None, int | None]:
-    """(first byte, total size) of a ``Content-Range: bytes a-b/n`` or ``bytes */n`` header."""
-    if not value or not value.startswith("bytes "):
-        return None, None
-    span, _, size = value[6:].partition("/")
-    first = span.split("-", 1)[0]
-    return (int(first) if first.isdigit() else None), (int(size) if size.isdigit() else None)
-
-
-def _html_page(what: str, url: str) -> str:
-    if "drive.google.com" in (urlparse(url).hostname or "") or "drive.usercontent.google.com" in url:
-        why = ("Google Drive answered with its confirmation page (large files need a click), which zsbench "
-               "does not scrape. Download the file in a browser or with `gdown`")
-    else:
-        why = "the server answered with an HTML page (a login, error or confirmation page?) instead of the file. " \
-              "Download it yourself"
-    return f"{what}: {url} did not return the file: {why}, and pass --checkpoint PATH."
-
-
-def _cannot(what: str, url: str, reason: str) -> str:
-    return f"could not download {what} from {url} ({reason}). Download it yourself and pass --checkpoint PATH."
-
-
-def _reason(error: BaseException | str, timeout_s: float | None = None) -> str:
-    """Words for a network error that a user can act on (URLError.reason may be a plain string)."""
-    if not isinstance(error, BaseException):
-        return str(error)
-    if isinstance(error, socket.gaierror):
-        return f"host not found: {error.strerror or error}"
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, TimeoutError):
-        return f"no response within {TIMEOUT_S if timeout_s is None else timeout_s:g} s"
-    if isinstance(error, http.client.IncompleteRead):
-        return "the connection closed mid-transfer"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    """Serialise downloads of one URL across processes (POSIX; elsewhere, no lock)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        return download.fetch(url, download_path(url), what=what, sha256=sha256, show_progress=show_progress)
+    except CheckpointUnavailable:
+        raise
+    except download.DownloadError as error:
+        raise CheckpointUnavailable(str(error)) from None
 
 
 # --- Hugging Face Hub ------------------------------------------------------------------------
@@ -337,7 +186,7 @@ def _hub(repo: str, filename: str | None, what: str) -> Path:
         message = (f"{what}: the Hugging Face repo {repo} has no file {filename}. "
                    "Check the name, or pass --checkpoint PATH.")
     except (ValueError, OSError) as error:  # bad repo id, HTTP and connection errors
-        message = (f"could not download {what} from the Hugging Face Hub ({label}): {_reason(error)}. "
+        message = (f"could not download {what} from the Hugging Face Hub ({label}): {download.reason(error)}. "
                    f"Download it yourself (`{command}`) and pass --checkpoint PATH.")
     raise CheckpointUnavailable(message)
 
@@ -354,4 +203,4 @@ def _unreachable(endpoint: str) -> str | None:
         socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
         return None
     except OSError as error:
-        return f"{host}:{port}: {_reason(error, HUB_PROBE_TIMEOUT_S)}"
+        return f"{host}:{port}: {download.reason(error, HUB_PROBE_TIMEOUT_S)}"
