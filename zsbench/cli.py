@@ -177,6 +177,60 @@ def leaderboard_cmd(
     sys.stdout.write(text)
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Download and verify datasets.")
+app.add_typer(data_app, name="data")
+
+
+def _source(task: str):
+    from zsbench.registry import TASKS
+    from zsbench.tasks.downloads import SOURCES
+
+    if task not in TASKS:
+        TASKS.get(task)  # raises with the valid names
+    return SOURCES.get(task)
+
+
+@data_app.command("download")
+def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
+                      data_root: Optional[Path] = typer.Option(None, "--data-root")) -> None:
+    """Download, verify (md5/sha256) and extract a dataset; resumes after an interruption."""
+    from zsbench.datasets import CorruptArchive, download_dataset
+    from zsbench.download import DownloadError
+
+    try:
+        source = _source(task)
+        if source is None:
+            _fail(f"no download is known for {task!r}; put its files under --data-root yourself")
+        root = download_dataset(task, source, data_root)
+    except (UnknownNameError, DownloadError, CorruptArchive, ValueError) as exc:
+        _fail(str(exc))
+    _console().print(f"{task}: ready in {root}. Check it with `zsbench data verify {task}`.")
+
+
+@data_app.command("verify")
+def data_verify_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
+                    data_root: Optional[Path] = typer.Option(None, "--data-root")) -> None:
+    """Count listed and present clips, check known checksums, and read every audio header."""
+    from zsbench.datasets import verify
+
+    try:
+        report = verify(task, _source(task), data_root)
+    except UnknownNameError as exc:
+        _fail(str(exc))
+    console = _console()
+    console.print(f"{task} in {report.root}: {report.present} of {report.listed} listed clips present")
+    for rel, status in report.checksums.items():
+        console.print(f"  {rel}: {status}")
+    for line in report.unreadable[:20]:
+        console.print(f"  unreadable: {line}")
+    if len(report.unreadable) > 20:
+        console.print(f"  ... and {len(report.unreadable) - 20} more unreadable files")
+    for problem in report.problems:
+        console.print(f"  problem: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

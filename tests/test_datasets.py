@@ -1,0 +1,188 @@
+"""Dataset download and extraction against a local HTTP server serving archives built here."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import tarfile
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from zsbench import download
+from zsbench.datasets import Archive, CorruptArchive, DatasetSource, download_dataset, extract
+from zsbench.download import DownloadError
+
+
+class Files(BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+    drop_once: set[str] = set()  # paths whose first response is cut halfway
+    served: list[str] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.lstrip("/")
+        self.served.append(self.headers.get("Range") or "full")
+        body = self.files.get(name)
+        if body is None:
+            self.send_error(404)
+            return
+        start = int(self.headers["Range"][6:].split("-")[0]) if self.headers.get("Range") else 0
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.end_headers()
+        if name in self.drop_once:
+            self.drop_once.discard(name)
+            self.wfile.write(body[start:start + (len(body) - start) // 2])
+            self.wfile.flush()
+            self.connection.close()
+            return
+        self.wfile.write(body[start:])
+
+
+@pytest.fixture
+def server(monkeypatch):
+    Files.files, Files.drop_once, Files.served = {}, set(), []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setattr(download, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(download, "TIMEOUT_S", 5.0)
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def a_zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_download_verify_extract_and_strip(server, tmp_path):
+    archive = a_zip({"Top/meta/x.csv": b"a,b\n", "Top/audio/1.wav": b"RIFF" * 1000})
+    Files.files["x.zip"] = archive
+    source = DatasetSource(archives=(Archive(f"{server}/x.zip", md5=md5(archive)),), strip="Top")
+    root = download_dataset("fake", source, tmp_path / "data")
+    assert (root / "meta" / "x.csv").read_bytes() == b"a,b\n" and not (root / "Top").exists()
+    served = len(Files.served)
+    download_dataset("fake", source, tmp_path / "data")  # finished: nothing fetched again
+    assert len(Files.served) == served
+
+
+def test_interrupted_transfer_resumes(server, tmp_path):
+    archive = a_zip({f"f{i}.bin": bytes(range(256)) * 400 for i in range(5)})
+    Files.files["big.zip"] = archive
+    Files.drop_once.add("big.zip")
+    root = download_dataset("fake", DatasetSource(archives=(Archive(f"{server}/big.zip", md5=md5(archive)),)),
+                            tmp_path)
+    assert Files.served[0] == "full" and Files.served[1].startswith("bytes=")
+    assert (root / "f4.bin").read_bytes() == bytes(range(256)) * 400
+
+
+def test_checksum_mismatch_extracts_nothing(server, tmp_path):
+    Files.files["x.zip"] = a_zip({"a.txt": b"tampered"})
+    source = DatasetSource(archives=(Archive(f"{server}/x.zip", md5="0" * 32),))
+    with pytest.raises(DownloadError, match="md5 expected 0{32}, got") as err:
+        download_dataset("fake", source, tmp_path)
+    assert "zsbench data download fake" in str(err.value)
+    assert not (tmp_path / "a.txt").exists()
+    assert not (tmp_path / ".downloads" / "x.zip").exists() and not (tmp_path / ".downloads" / "x.zip.part").exists()
+
+
+def test_corrupt_archive_says_what_to_do(server, tmp_path):
+    bad = a_zip({"a.txt": b"x" * 1000})[:-40]  # cut the central directory
+    Files.files["x.zip"] = bad
+    with pytest.raises(CorruptArchive, match="corrupt or incomplete archive.*re-run"):
+        download_dataset("fake", DatasetSource(archives=(Archive(f"{server}/x.zip", md5=md5(bad)),)), tmp_path)
+
+
+def test_missing_file_on_server(server, tmp_path):
+    with pytest.raises(DownloadError, match="HTTP 404.*Download it yourself into"):
+        download_dataset("fake", DatasetSource(archives=(Archive(f"{server}/nope.zip"),)), tmp_path)
+
+
+def test_unsafe_members_are_refused(tmp_path):
+    evil = tmp_path / "evil.zip"
+    evil.write_bytes(a_zip({"../outside.txt": b"x"}))
+    with pytest.raises(CorruptArchive, match="outside the extraction folder"):
+        extract(evil, tmp_path / "dest")
+    assert not (tmp_path / "outside.txt").exists()
+    tar = tmp_path / "evil.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        info = tarfile.TarInfo("../../outside2.txt")
+        info.size = 1
+        t.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(CorruptArchive):
+        extract(tar, tmp_path / "dest")
+
+
+def test_tar_and_plain_files(tmp_path):
+    tar = tmp_path / "a.tar.gz"
+    with tarfile.open(tar, "w:gz") as t:
+        info = tarfile.TarInfo("nsynth-test/examples.json")
+        info.size = 2
+        t.addfile(info, io.BytesIO(b"{}"))
+    extract(tar, tmp_path / "d")
+    assert (tmp_path / "d" / "nsynth-test" / "examples.json").read_bytes() == b"{}"
+    csv = tmp_path / "captions.csv"
+    csv.write_text("file_name,caption_1\n")
+    extract(csv, tmp_path / "d")
+    assert (tmp_path / "d" / "captions.csv").exists()
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP `zip` is needed to build a real split archive")
+def test_split_zip_like_fsd50k(server, tmp_path):
+    """FSD50K's eval audio is a split zip (.z01 + .zip) as Info-ZIP writes it."""
+    src = tmp_path / "src" / "FSD50K.eval_audio"
+    src.mkdir(parents=True)
+    payload = {f"{i}.wav": bytes(range(256)) * (300 + i) for i in range(4)}
+    for name, data in payload.items():
+        (src / name).write_bytes(data)
+    (tmp_path / "split").mkdir()
+    subprocess.run(["zip", "-q", "-r", "-0", "-s", "64k", str(tmp_path / "split" / "e.zip"), "FSD50K.eval_audio"],
+                   cwd=src.parent, check=True, capture_output=True)
+    parts = sorted((tmp_path / "split").glob("e.z[0-9]*"))
+    assert len(parts) >= 2, "the test archive should span several parts"
+    for p in [*parts, tmp_path / "split" / "e.zip"]:
+        Files.files[p.name] = p.read_bytes()
+    archive = Archive(f"{server}/e.zip", md5=md5(Files.files["e.zip"]),
+                      parts=tuple(Archive(f"{server}/{p.name}", md5=md5(Files.files[p.name])) for p in parts))
+    root = download_dataset("fake", DatasetSource(archives=(archive,)), tmp_path / "data")
+    for name, data in payload.items():
+        assert (root / "FSD50K.eval_audio" / name).read_bytes() == data
+
+
+def test_sources_are_well_formed():
+    from zsbench.tasks.downloads import SOURCES
+
+    for task, source in SOURCES.items():
+        assert source.archives or source.manual, task
+        for a in source.archives:
+            assert a.url.startswith(("https://", "http://")) and a.filename
+            assert a.md5 is None or len(a.md5) == 32
+    assert SOURCES["esc50"].checks["meta/esc50.csv"] == "54a0d0055a10bb7df84ad340a148722e"
+
+
+def test_esc50_metadata_checksum_matches_the_real_file(shared):
+    from zsbench.tasks.downloads import SOURCES
+
+    real = shared / "data" / "esc50" / "meta" / "esc50.csv"
+    assert download.file_digest(real, "md5") == SOURCES["esc50"].checks["meta/esc50.csv"]
+    clotho = shared / "data" / "clotho" / "clotho_captions_evaluation.csv"
+    assert download.file_digest(clotho, "md5") == SOURCES["clotho"].checks["clotho_captions_evaluation.csv"]

@@ -1,0 +1,200 @@
+"""Getting and checking datasets: ``zsbench data download TASK`` and ``zsbench data verify TASK``.
+
+Archives are fetched with :mod:`zsbench.download` (streamed, resumable, md5/sha256-checked),
+then extracted with path-traversal protection. A marker file per archive records a finished
+extraction, so an interrupted download or extraction resumes where it stopped and a finished
+one is never redone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from zsbench import download
+from zsbench.paths import data_dir
+from zsbench.progress import bar
+
+
+@dataclass(frozen=True)
+class Archive:
+    url: str
+    md5: str | None = None  # as published (Zenodo lists md5); None where no checksum is published
+    sha256: str | None = None
+    parts: tuple["Archive", ...] = ()  # a split zip: these (.z01, ...) come first, this one last
+
+    @property
+    def filename(self) -> str:
+        return PurePosixPath(self.url.split("?", 1)[0]).name
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where a task's data comes from and what a correct copy looks like."""
+
+    archives: tuple[Archive, ...] = ()
+    checks: dict[str, str] = field(default_factory=dict)  # relative path -> md5 of known files
+    manual: str = ""  # for sets that cannot be downloaded (YouTube): the layout to provide
+    strip: str = ""  # the archives' top folder, whose contents become the data root
+
+
+class CorruptArchive(ValueError):
+    pass
+
+
+def download_dataset(task_id: str, source: DatasetSource, root: Path | None = None) -> Path:
+    """Fetch and extract every archive of ``source`` under ``root`` (default: the data dir)."""
+    if source.manual:
+        raise ValueError(f"{task_id} cannot be downloaded by zsbench: {source.manual}")
+    root = Path(root) if root is not None else data_dir() / task_id
+    store = root / ".downloads"
+    fix = f"Download it yourself into {store} and re-run `zsbench data download {task_id}`."
+    for archive in source.archives:
+        marker = store / f"{archive.filename}.extracted"
+        if marker.exists():
+            continue
+        files = [download.fetch(a.url, store / a.filename, what=f"{task_id} ({a.filename})", md5=a.md5,
+                                sha256=a.sha256, fix=fix) for a in (*archive.parts, archive)]
+        if archive.parts:
+            extract(_join_split(files), root, part_sizes=[f.stat().st_size for f in files])
+        else:
+            extract(files[0], root)
+        if source.strip and (root / source.strip).is_dir():
+            _move_up(root / source.strip)
+        marker.write_text("ok\n")
+    return root
+
+
+def _move_up(folder: Path) -> None:
+    for child in folder.iterdir():
+        target = folder.parent / child.name
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        child.rename(target)
+    folder.rmdir()
+
+
+def _join_split(files: list[Path]) -> Path:
+    """Concatenate a split zip's parts (.z01 ... .zip) in order; ``extract`` fixes the offsets."""
+    joined = files[-1].with_name(files[-1].stem + ".joined.zip")
+    if not joined.exists():
+        tmp = joined.with_name(joined.name + ".part")
+        with open(tmp, "wb") as out:
+            for part in files:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        tmp.replace(joined)
+    return joined
+
+
+def extract(archive: Path, dest: Path, part_sizes: list[int] | None = None) -> None:
+    """Extract a zip, tar(.gz/.bz2/.xz) or 7z archive into ``dest``, refusing unsafe members.
+
+    ``part_sizes``: the archive is a split zip joined from parts of these sizes.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    name = archive.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as z:
+                members = z.infolist()
+                if part_sizes:
+                    _rebase_split(members, part_sizes)
+                for m in members:
+                    _safe_member(m.filename, archive)
+                with bar(f"extracting {archive.name}", len(members)) as advance:
+                    for m in members:
+                        z.extract(m, dest)
+                        advance(1)
+        elif ".tar" in name or name.endswith((".tgz", ".tbz2")):
+            with tarfile.open(archive) as t:
+                t.extractall(dest, filter="data")  # refuses absolute paths, links out, devices
+        elif name.endswith(".7z"):
+            try:
+                import py7zr
+            except ImportError:
+                raise CorruptArchive(f"{archive}: a 7z archive; `pip install py7zr` or extract it with 7z "
+                                     f"into {dest}") from None
+            with py7zr.SevenZipFile(archive) as z:
+                for member in z.getnames():
+                    _safe_member(member, archive)
+                z.extractall(dest)
+        else:  # a plain file (a metadata CSV published on its own)
+            shutil.copyfile(archive, dest / archive.name)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise CorruptArchive(f"{archive}: corrupt or incomplete archive ({exc}). Delete it and re-run "
+                             "`zsbench data download`, which fetches it again.") from None
+
+
+def _rebase_split(members: list[zipfile.ZipInfo], part_sizes: list[int]) -> None:
+    """In a split zip each local-header offset counts from the start of its own part (disk);
+    ``zipfile`` has already added the size of all parts before the last one (it sees them as
+    prepended data). Rebase each member onto the start of the part it begins in."""
+    starts = [sum(part_sizes[:i]) for i in range(len(part_sizes))]
+    for m in members:
+        m.header_offset += starts[m.volume] - starts[-1]
+
+
+def _safe_member(name: str, archive: Path) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts:
+        raise CorruptArchive(f"{archive}: refusing member {name!r}, which points outside the extraction folder")
+
+
+@dataclass
+class VerifyReport:
+    task_id: str
+    root: Path
+    listed: int = 0
+    present: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    checksums: dict[str, str] = field(default_factory=dict)  # relative path -> "ok" or the problem
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.unreadable and all(v == "ok" for v in self.checksums.values())
+
+
+def verify(task_id: str, source: DatasetSource | None, root: Path | None = None) -> VerifyReport:
+    """Counts (listed, present), known checksums, and every audio file's header read."""
+    import soundfile as sf
+
+    from zsbench.registry import TASKS
+
+    report = VerifyReport(task_id, Path(root) if root else data_dir() / task_id)
+    for rel, md5 in (source.checks if source else {}).items():
+        path = report.root / rel
+        if not path.exists():
+            report.checksums[rel] = "missing"
+        else:
+            got = download.file_digest(path, "md5")
+            report.checksums[rel] = "ok" if got == md5 else f"md5 {got}, expected {md5}"
+    try:
+        task = TASKS.get(task_id)(data_root=str(report.root), **_allow_missing(TASKS.get(task_id)))
+    except (FileNotFoundError, ValueError) as exc:
+        report.problems.append(str(exc))
+        return report
+    report.listed = int(task.coverage.get("listed", len(task.items)))
+    with bar(f"reading headers of {task_id}", len(task.items)) as advance:
+        for item in task.items:
+            if item.path.exists():
+                report.present += 1
+                try:
+                    if sf.info(str(item.path)).frames == 0:
+                        report.unreadable.append(f"{item.path}: zero samples")
+                except Exception as exc:  # libsndfile raises several types for bad files
+                    report.unreadable.append(f"{item.path}: {exc}")
+            advance(1)
+    if report.present < report.listed:
+        report.problems.append(f"{report.listed - report.present} of {report.listed} listed clips are missing")
+    return report
+
+
+def _allow_missing(loader) -> dict:
+    import inspect
+
+    return {"allow_missing": True} if "allow_missing" in inspect.signature(loader).parameters else {}
