@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-import soxr
 
 from zsbench.audio import (BadAudioError, ClipPolicy, Preprocessing, crop_offsets, decode, fill_short,
                            prepare_clip)
@@ -18,13 +17,30 @@ def test_decode_real_esc50_clip_is_exact(esc50_clips):
     np.testing.assert_array_equal(audio[0], ref)
 
 
-def test_prepare_resamples_with_soxr_and_repeat_pads(esc50_clips):
+def test_prepare_resamples_like_librosa_load_and_repeat_pads(esc50_clips):
+    """LAION loads with librosa.load(sr=48000): soxr HQ, then the length fixed to ceil(n * ratio)."""
+    import librosa
+
     prep = Preprocessing(48000, ClipPolicy(10.0, "repeatpad", "random"), "seeded")
     windows = prepare_clip(esc50_clips[0], prep)
-    ref = soxr.resample(sf.read(esc50_clips[0], dtype="float32")[0], 44100, 48000, quality="HQ")
+    ref, _ = librosa.load(esc50_clips[0], sr=48000)
+    assert len(ref) == 240001  # one sample longer than soxr alone gives
     assert windows.shape == (1, 480000) and windows.dtype == np.float32
-    np.testing.assert_allclose(windows[0, : len(ref)], ref, atol=1e-6)
-    np.testing.assert_allclose(windows[0, len(ref): 2 * len(ref)], ref, atol=1e-6)
+    np.testing.assert_array_equal(windows[0, : len(ref)], ref)
+    np.testing.assert_array_equal(windows[0, len(ref):], 0)  # one copy fits; the rest is zeros
+
+
+@pytest.mark.parametrize("n", [1, 7, 12345, 220500])
+@pytest.mark.parametrize("rates", [(8000, 48000), (22050, 16000), (44100, 48000), (48000, 44100)])
+def test_resample_matches_librosa(n, rates):
+    import librosa
+
+    from zsbench.audio import resample
+
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    ours, ref = resample(x, *rates), librosa.resample(x, orig_sr=rates[0], target_sr=rates[1])
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
 
 
 def test_stereo_48k_fixture_is_mixed_down(shared):

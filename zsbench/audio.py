@@ -122,7 +122,15 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int, how: Resampl
 
     # soxr wants (frames, channels)
     out = soxr.resample(audio.T if audio.ndim == 2 else audio, source_rate, target_rate, quality="HQ")
-    return np.ascontiguousarray(out.T if audio.ndim == 2 else out, dtype=np.float32)
+    out = np.ascontiguousarray(out.T if audio.ndim == 2 else out, dtype=np.float32)
+    # librosa then fixes the length to ceil(n * ratio), computed in floating point: 5 s at
+    # 44.1 kHz becomes 240001 samples at 48 kHz, not soxr's 240000. LAION's repeat-padding
+    # depends on that one sample (one copy of the clip fits instead of two).
+    n = int(np.ceil(audio.shape[-1] * (float(target_rate) / source_rate)))
+    if out.shape[-1] > n:
+        return out[..., :n]
+    pad = [(0, 0)] * (out.ndim - 1) + [(0, n - out.shape[-1])]
+    return np.pad(out, pad)
 
 
 def int16_roundtrip(audio: np.ndarray) -> np.ndarray:
