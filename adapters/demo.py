@@ -25,7 +25,7 @@ from zsbench.registry import MODELS
 
 SR = 16000
 N_FFT, HOP, N_MELS = 1024, 320, 48
-RECIPE = {"version": 1, "sr": SR, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
+RECIPE = {"version": 2, "sr": SR, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
           "train_split": "train", "train_seed": 1, "n_per_class": 30, "ridge": 3.0, "text": "all-MiniLM-L6-v2"}
 
 
