@@ -140,10 +140,10 @@ def _print_entries(registry, extra=None) -> None:
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("name")
+    table.add_column("name", no_wrap=True)
     if extra:
         for col in ("rate", "clip", "template"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col != "template")
     table.add_column("description")
     for entry in registry.entries():
         cells = [entry.name]
