@@ -1,3 +1,4 @@
 """Tasks (installed as ``zsbench.tasks``); importing this package registers them."""
 
-from zsbench.tasks import folder, synthworld  # noqa: F401
+from zsbench.tasks import (  # noqa: F401
+    audiocaps, audioset, clotho, cochlscene, esc50, folder, fsd50k, nsynth, synthworld, tut, us8k, vggsound)

@@ -1,0 +1,66 @@
+"""AudioCaps test split as audio-text retrieval: 975 YouTube clips x 5 captions (4,875), R@k.
+
+Captions are grouped by ``youtube_id`` (clips in order of first appearance); ``Task.captions``
+holds every caption and ``Task.caption_item`` the clip each describes. The audio comes from
+YouTube, so copies are partial: missing clips are reported (``Task.coverage`` and a warning)
+and their captions leave the query set with them; ``require_all=True`` makes them an error.
+
+Expected layout (one file per clip, cut at start_time, wav or flac, any sample rate):
+  <root>/dataset/test.csv                audiocap_id,youtube_id,start_time,caption (github.com/cdjkim/audiocaps)
+  <root>/audio/test/<youtube_id>.wav     e.g. audio/test/7fmOlUlwoNg.wav (or .flac)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "audiocaps"
+SUFFIXES = (".wav", ".flac")
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="retrieval",
+    description="AudioCaps test, 975 clips x 5 captions, text-to-audio and audio-to-text retrieval (R@k)",
+    citation="@inproceedings{kim2019audiocaps, author={Kim, Chris Dongjoo and Kim, Byeongchang and Lee, Hyunmin "
+             "and Kim, Gunhee}, title={{AudioCaps}: Generating Captions for Audios in The Wild}, "
+             "booktitle={Proc. NAACL-HLT}, pages={119--132}, year={2019}}",
+    license="MIT (captions); the audio belongs to its YouTube uploaders",
+    homepage="https://audiocaps.github.io/",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse ``dataset/test.csv`` and group its captions by clip (no audio is touched)."""
+    root = Path(root)
+    hint = _meta.youtube_hint("AudioCaps", __doc__)
+    (path,) = _meta.require(TASK_ID, root, ["dataset/test.csv"], hint)
+    rows = _meta.read_table(path, ["audiocap_id", "youtube_id", "start_time", "caption"])
+    _meta.check_unique(path, rows, "audiocap_id", what="caption id")
+    audio = root / "audio" / "test"
+    entries: list[_meta.Entry] = []
+    first: dict[str, _meta.Row] = {}
+    slot: dict[str, int] = {}  # clip -> index into entries
+    captions, owner = [], []
+    for r in rows:
+        ytid = r["youtube_id"]
+        if not r["caption"]:
+            raise _meta.MetadataError(f"{path}, line {r.line}: empty caption")
+        if ytid not in first:
+            first[ytid] = r
+            entries.append(_meta.Entry(id=ytid, paths=tuple(audio / f"{ytid}{s}" for s in SUFFIXES),
+                                       targets=(), line=r.line))
+        elif first[ytid]["start_time"] != r["start_time"]:
+            raise _meta.MetadataError(f"{path}, line {r.line}: clip {ytid} starts at {r['start_time']} here but at "
+                                      f"{first[ytid]['start_time']} on line {first[ytid].line}")
+        captions.append(r["caption"])
+        owner.append(slot.setdefault(ytid, len(entries) - 1))
+    return _meta.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
+                          captions=captions, caption_entry=owner)
+
+
+@TASKS.register(TASK_ID, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")
+def load_audiocaps(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.build_task(META, md, youtube=True, require_all=require_all)

@@ -1,0 +1,79 @@
+"""AudioSet evaluation segments: 20,371 listed 10-second YouTube segments, 527 classes,
+multi-label (mAP).
+
+Labels are ``class_labels_indices.csv``'s display names in index order (the same 527 names
+LAION-CLAP uses; ReCLAP's audioset.txt lists all 632 ontology nodes instead). AudioSet is
+distributed as YouTube ids, so copies are partial: clips missing on disk are reported
+(``Task.coverage`` and a warning); ``require_all=True`` makes them an error.
+
+Expected layout (one file per segment, wav or flac, any sample rate):
+  <root>/class_labels_indices.csv        index,mid,display_name
+  <root>/eval_segments.csv               3 header lines, then YTID, start_seconds, end_seconds, "mid,mid"
+  <root>/eval_segments/Y<YTID>.wav       e.g. eval_segments/Y--4gqARaEJE.wav (or .flac), or
+  <root>/eval_segments/<YTID>_<start>.wav   start in whole seconds: --4gqARaEJE_0.wav (or as written: _0.000)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "audioset"
+SUFFIXES = (".wav", ".flac")
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="map",
+    description="AudioSet eval segments, 527 classes, 20,371 listed (those found on disk are scored), mAP",
+    citation="@inproceedings{gemmeke2017audioset, author={Gemmeke, Jort F. and Ellis, Daniel P. W. and Freedman, "
+             "Dylan and Jansen, Aren and Lawrence, Wade and Moore, R. Channing and Plakal, Manoj and Ritter, "
+             "Marvin}, title={Audio Set: An ontology and human-labeled dataset for audio events}, "
+             "booktitle={Proc. ICASSP}, pages={776--780}, year={2017}}",
+    license="CC BY 4.0 (labels); the audio belongs to its YouTube uploaders",
+    homepage="https://research.google.com/audioset/",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse the class list and ``eval_segments.csv`` (no audio is touched)."""
+    root = Path(root)
+    hint = _meta.youtube_hint("AudioSet", __doc__)
+    classes_path, seg_path = _meta.require(TASK_ID, root, ["class_labels_indices.csv", "eval_segments.csv"], hint)
+    classes = _meta.read_table(classes_path, ["index", "mid", "display_name"])
+    _meta.check_unique(classes_path, classes, "mid", what="class")
+    for k, r in enumerate(classes):
+        if r["index"] != str(k):
+            raise _meta.MetadataError(f"{classes_path}, line {r.line}: index {r['index']!r}, expected {k}")
+    index = {r["mid"]: k for k, r in enumerate(classes)}
+    labels = [r["display_name"] for r in classes]
+
+    rows = _meta.read_table(seg_path, ["YTID", "start_seconds", "positive_labels"], skip_comments=True)
+    _meta.check_unique(seg_path, rows, "YTID", what="segment")
+    audio = root / "eval_segments"
+    entries = []
+    for r in rows:
+        mids = [m.strip() for m in r["positive_labels"].split(",") if m.strip()]
+        if not mids:
+            raise _meta.MetadataError(f"{seg_path}, line {r.line}: segment {r['YTID']} has no labels")
+        targets = tuple(sorted({_meta.label_index(seg_path, r.line, m, index, classes_path.name) for m in mids}))
+        entries.append(_meta.Entry(id=r["YTID"], paths=_candidates(audio, r["YTID"], r["start_seconds"]),
+                                   targets=targets, line=r.line))
+    return _meta.Metadata(TASK_ID, root, seg_path, labels, list(labels), entries, hint, audio_dirs=(audio,))
+
+
+def _candidates(audio: Path, ytid: str, start: str) -> tuple[Path, ...]:
+    try:
+        starts = [str(int(float(start)))]
+    except ValueError:
+        starts = []
+    if start not in starts:
+        starts.append(start)
+    stems = [f"Y{ytid}"] + [f"{ytid}_{s}" for s in starts]
+    return tuple(audio / f"{stem}{suffix}" for stem in stems for suffix in SUFFIXES)
+
+
+@TASKS.register(TASK_ID, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
+def load_audioset(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.build_task(META, md, youtube=True, require_all=require_all)

@@ -1,0 +1,56 @@
+"""Clotho v2.1 evaluation split as audio-text retrieval: 1,045 clips x 5 captions (5,225), R@k.
+
+``Task.captions`` holds every caption (caption_1 .. caption_5 of each row, in file order) and
+``Task.caption_item`` the clip each describes.
+
+Expected layout (the Zenodo release, record 4783391):
+  <root>/clotho_captions_evaluation.csv   file_name,caption_1,...,caption_5
+  <root>/evaluation/<file_name>           1,045 wav files
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "clotho"
+CAPTION_COLUMNS = tuple(f"caption_{k}" for k in range(1, 6))
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="retrieval",
+    description="Clotho v2.1 evaluation, 1,045 clips x 5 captions, text-to-audio and audio-to-text retrieval (R@k)",
+    citation="@inproceedings{drossos2020clotho, author={Drossos, Konstantinos and Lipping, Samuel and Virtanen, "
+             "Tuomas}, title={Clotho: an Audio Captioning Dataset}, booktitle={Proc. ICASSP}, pages={736--740}, "
+             "year={2020}}",
+    license="audio: Freesound clips under their own Creative Commons licences (clotho_metadata_evaluation.csv); "
+            "captions: see the Zenodo record",
+    homepage="https://zenodo.org/record/4783391",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse ``clotho_captions_evaluation.csv`` (no audio is touched)."""
+    root = Path(root)
+    hint = _meta.download_hint(TASK_ID)
+    (path,) = _meta.require(TASK_ID, root, ["clotho_captions_evaluation.csv"], hint)
+    rows = _meta.read_table(path, ["file_name", *CAPTION_COLUMNS])
+    _meta.check_unique(path, rows, "file_name")
+    audio = root / "evaluation"
+    entries, captions, owner = [], [], []
+    for r in rows:
+        for column in CAPTION_COLUMNS:
+            if not r[column]:
+                raise _meta.MetadataError(f"{path}, line {r.line}: empty {column} for {r['file_name']}")
+            captions.append(r[column])
+            owner.append(len(entries))
+        entries.append(_meta.Entry(id=r["file_name"], paths=(audio / r["file_name"],), targets=(), line=r.line))
+    return _meta.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
+                          captions=captions, caption_entry=owner)
+
+
+@TASKS.register(TASK_ID, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")
+def load_clotho(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.build_task(META, md, allow_missing=allow_missing)

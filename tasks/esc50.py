@@ -1,0 +1,52 @@
+"""ESC-50: 2000 five-second environmental recordings in 50 classes, 5 folds (accuracy).
+
+Every fold is test data in zero-shot evaluation, so all 2000 clips are scored by default (as
+MS-CLAP and MTEB do); ``folds="1"`` scores fold 1 only, as LAION-CLAP's README example does.
+Labels are the ``category`` column with underscores turned to spaces (``sea_waves`` ->
+``sea waves``), ordered by ``target``.
+
+Expected layout (the official release, github.com/karolpiczak/ESC-50):
+  <root>/meta/esc50.csv      filename,fold,target,category,esc10,src_file,take
+  <root>/audio/<filename>    2000 wav files, 44.1 kHz mono
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "esc50"
+FOLDS = (1, 2, 3, 4, 5)
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="accuracy",
+    description="ESC-50 environmental sounds, 50 classes, all 5 folds (2000 clips) unless folds= is given",
+    citation="@inproceedings{piczak2015esc, author={Piczak, Karol J.}, title={{ESC}: Dataset for "
+             "Environmental Sound Classification}, booktitle={Proc. ACM Multimedia}, pages={1015--1018}, year={2015}}",
+    license="CC BY-NC 3.0",
+    homepage="https://github.com/karolpiczak/ESC-50",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse ``meta/esc50.csv`` (no audio is touched); every row, with its fold as ``group``."""
+    root = Path(root)
+    hint = _meta.download_hint(TASK_ID)
+    (path,) = _meta.require(TASK_ID, root, ["meta/esc50.csv"], hint)
+    rows = _meta.read_table(path, ["filename", "fold", "target", "category"])
+    labels, index = _meta.classes_by_id(path, rows, "target", "category")
+    _meta.check_unique(path, rows, "filename")
+    audio = root / "audio"
+    entries = [_meta.Entry(id=r["filename"], paths=(audio / r["filename"],), targets=(index[r["target"]],),
+                           line=r.line, group=_meta.fold_of(path, r, FOLDS)) for r in rows]
+    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(c) for c in labels], labels, entries, hint,
+                          audio_dirs=(audio,))
+
+
+@TASKS.register(TASK_ID, "ESC-50: 50 environmental sound classes, 2000 clips (all folds; folds= to pick), accuracy")
+def load_esc50(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
+               allow_missing: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.select_folds(META, md, folds, FOLDS, allow_missing)

@@ -1,0 +1,76 @@
+"""FSD50K evaluation split: 10,231 Freesound clips, 200 AudioSet-ontology classes, multi-label (mAP).
+
+Labels follow ``FSD50K.ground_truth/vocabulary.csv`` order. ``Task.raw_labels`` are the
+vocabulary's names (``Accelerating_and_revving_and_vroom``); ``Task.labels`` are the display
+names LAION-CLAP and ReCLAP use (``Accelerating, revving, vroom``), shipped in
+``labels/fsd50k.json`` because 37 of them do not follow from the raw names by any rule.
+The metric is mAP over classes, not the top-1 "hit any label" score of CompA's script.
+
+Expected layout (the Zenodo release, record 4060432):
+  <root>/FSD50K.ground_truth/vocabulary.csv   index,name,mid (no header)
+  <root>/FSD50K.ground_truth/eval.csv         fname,labels,mids (labels comma-joined)
+  <root>/FSD50K.eval_audio/<fname>.wav        10,231 wav files
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "fsd50k"
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="map",
+    description="FSD50K eval split, 10,231 clips, 200 classes, multi-label, mAP (LAION display names)",
+    citation="@article{fonseca2022fsd50k, author={Fonseca, Eduardo and Favory, Xavier and Pons, Jordi and Font, "
+             "Frederic and Serra, Xavier}, title={{FSD50K}: An Open Dataset of Human-Labeled Sound Events}, "
+             "journal={IEEE/ACM Trans. Audio, Speech, and Language Processing}, volume={30}, pages={829--852}, "
+             "year={2022}}",
+    license="CC BY 4.0 (ground truth); each clip under its own Creative Commons licence",
+    homepage="https://zenodo.org/record/4060432",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse the vocabulary and ``eval.csv`` (no audio is touched)."""
+    root = Path(root)
+    hint = _meta.download_hint(TASK_ID)
+    vocab_path, eval_path = _meta.require(
+        TASK_ID, root, ["FSD50K.ground_truth/vocabulary.csv", "FSD50K.ground_truth/eval.csv"], hint)
+    raw = _vocabulary(vocab_path)
+    display = _meta.load_sidecar(TASK_ID)["display_names"]
+    unnamed = [name for name in raw if name not in display]
+    if unnamed:
+        raise _meta.MetadataError(f"{vocab_path}: no display name for {', '.join(map(repr, unnamed[:5]))} in "
+                                  f"{_meta.LABELS_DIR / 'fsd50k.json'} (is this FSD50K v1.0?)")
+    index = {name: i for i, name in enumerate(raw)}
+    rows = _meta.read_table(eval_path, ["fname", "labels"])
+    _meta.check_unique(eval_path, rows, "fname")
+    audio = root / "FSD50K.eval_audio"
+    entries = []
+    for r in rows:
+        names = [n.strip() for n in r["labels"].split(",") if n.strip()]
+        if not names:
+            raise _meta.MetadataError(f"{eval_path}, line {r.line}: clip {r['fname']} has no labels")
+        targets = tuple(sorted({_meta.label_index(eval_path, r.line, n, index, vocab_path.name) for n in names}))
+        entries.append(_meta.Entry(id=r["fname"], paths=(audio / f"{r['fname']}.wav",), targets=targets, line=r.line))
+    return _meta.Metadata(TASK_ID, root, eval_path, [display[n] for n in raw], raw, entries, hint,
+                          audio_dirs=(audio,))
+
+
+def _vocabulary(path: Path) -> list[str]:
+    rows = _meta.read_table(path, ["index", "name"], fieldnames=["index", "name", "mid"])
+    _meta.check_unique(path, rows, "name", what="class")
+    for k, r in enumerate(rows):
+        if r["index"] != str(k):
+            raise _meta.MetadataError(f"{path}, line {r.line}: index {r['index']!r}, expected {k} "
+                                      f"(the vocabulary's order is the label order)")
+    return [r["name"] for r in rows]
+
+
+@TASKS.register(TASK_ID, "FSD50K eval: 200 sound event classes, 10,231 clips, multi-label, mAP")
+def load_fsd50k(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.build_task(META, md, allow_missing=allow_missing)

@@ -1,0 +1,55 @@
+"""UrbanSound8K: 8732 urban sound excerpts (<= 4 s) in 10 classes, 10 folds (accuracy).
+
+All 8732 clips are scored by default; ``folds="1,2"`` picks folds. Labels are the ``class``
+column with underscores turned to spaces (``air_conditioner`` -> ``air conditioner``), ordered
+by ``classID``.
+
+Expected layout (the official release):
+  <root>/metadata/UrbanSound8K.csv          slice_file_name,fsID,start,end,salience,fold,classID,class
+  <root>/audio/fold<k>/<slice_file_name>    8732 wav files in fold1 .. fold10
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "us8k"
+FOLDS = tuple(range(1, 11))
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="accuracy",
+    description="UrbanSound8K, 10 urban sound classes, all 10 folds (8732 clips) unless folds= is given",
+    citation="@inproceedings{salamon2014dataset, author={Salamon, Justin and Jacoby, Christopher and Bello, "
+             "Juan Pablo}, title={A Dataset and Taxonomy for Urban Sound Research}, booktitle={Proc. ACM "
+             "Multimedia}, pages={1041--1044}, year={2014}}",
+    license="CC BY-NC 3.0",
+    homepage="https://urbansounddataset.weebly.com/urbansound8k.html",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse ``metadata/UrbanSound8K.csv`` (no audio is touched); the fold of each row is its ``group``."""
+    root = Path(root)
+    hint = _meta.download_hint(TASK_ID)
+    (path,) = _meta.require(TASK_ID, root, ["metadata/UrbanSound8K.csv"], hint)
+    rows = _meta.read_table(path, ["slice_file_name", "fold", "classID", "class"])
+    labels, index = _meta.classes_by_id(path, rows, "classID", "class")
+    _meta.check_unique(path, rows, "slice_file_name")
+    audio = root / "audio"
+    entries = []
+    for r in rows:
+        fold = _meta.fold_of(path, r, FOLDS)
+        entries.append(_meta.Entry(id=r["slice_file_name"], paths=(audio / f"fold{fold}" / r["slice_file_name"],),
+                                   targets=(index[r["classID"]],), line=r.line, group=fold))
+    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(c) for c in labels], labels, entries, hint,
+                          audio_dirs=tuple(audio / f"fold{k}" for k in FOLDS))
+
+
+@TASKS.register(TASK_ID, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
+def load_us8k(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
+              allow_missing: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.select_folds(META, md, folds, FOLDS, allow_missing)

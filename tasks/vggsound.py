@@ -1,0 +1,56 @@
+"""VGGSound test split: 15,446 listed YouTube clips, 309 classes (accuracy).
+
+VGGSound is distributed as YouTube ids, not audio, and many videos are gone, so every copy is
+partial: clips listed but missing on disk are reported (``Task.coverage`` found/listed and a
+warning), not silently dropped; ``require_all=True`` makes them an error. Labels are the
+``test.csv`` label column, checked against the 309 names in ``labels/vggsound.json``.
+
+Expected layout (extract the audio track of each clip; wav or flac, any sample rate):
+  <root>/test.csv (or <root>/data/test.csv)   rows <ytid>_<start>.mp4,<label>, no header
+  <root>/audio/<ytid>_<start>.wav             e.g. audio/glLQrEijrKg_000300.wav (or .flac)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zsbench.registry import TASKS
+from zsbench.tasks import _meta
+from zsbench.tasks.base import Task, TaskMeta
+
+TASK_ID = "vggsound"
+SUFFIXES = (".wav", ".flac")
+META = TaskMeta(
+    id=TASK_ID, version="1", metric="accuracy",
+    description="VGGSound test split, 309 classes, 15,446 listed clips (those found on disk are scored), accuracy",
+    citation="@inproceedings{chen2020vggsound, author={Chen, Honglie and Xie, Weidi and Vedaldi, Andrea and "
+             "Zisserman, Andrew}, title={{VGGSound}: A Large-scale Audio-Visual Dataset}, booktitle={Proc. ICASSP}, "
+             "pages={721--725}, year={2020}}",
+    license="CC BY 4.0 (annotations); the audio belongs to its YouTube uploaders",
+    homepage="https://www.robots.ox.ac.uk/~vgg/data/vggsound/",
+)
+
+
+def read_metadata(root: str | Path) -> _meta.Metadata:
+    """Parse ``test.csv`` (no audio is touched)."""
+    root = Path(root)
+    hint = _meta.youtube_hint("VGGSound", __doc__)
+    (path,) = _meta.require(TASK_ID, root, [("test.csv", "data/test.csv")], hint)
+    labels = _meta.load_sidecar(TASK_ID)["labels"]
+    index = {lab: i for i, lab in enumerate(labels)}
+    rows = _meta.read_table(path, ["file", "label"], fieldnames=["file", "label"])
+    _meta.check_unique(path, rows, "file")
+    audio = root / "audio"
+    entries = []
+    for r in rows:
+        clip = r["file"].rsplit(".", 1)[0] if r["file"].endswith(".mp4") else r["file"]
+        target = _meta.label_index(path, r.line, r["label"], index, "labels/vggsound.json")
+        entries.append(_meta.Entry(id=clip, paths=tuple(audio / f"{clip}{s}" for s in SUFFIXES),
+                                   targets=(target,), line=r.line))
+    return _meta.Metadata(TASK_ID, root, path, list(labels), list(labels), entries, hint, audio_dirs=(audio,))
+
+
+@TASKS.register(TASK_ID, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
+def load_vggsound(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    return _meta.build_task(META, md, youtube=True, require_all=require_all)

@@ -1,0 +1,395 @@
+"""The ReCLAP datasets as tasks: metadata parsers on the real official metadata files, ESC-50
+end to end on its real fold-4 clips, and bad input (written in tmp) for each kind of error."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+from zsbench.registry import TASKS
+from zsbench.tasks import audiocaps, audioset, clotho, cochlscene, esc50, fsd50k, nsynth, tut, us8k, vggsound
+from zsbench.tasks._meta import DataWarning, MetadataError, MissingAudioError
+from zsbench.tasks.base import MissingDataError
+
+TASK_IDS = ["esc50", "us8k", "fsd50k", "tut2018", "tau2019", "vggsound", "audioset", "nsynth", "cochlscene",
+            "audiocaps", "clotho"]
+
+
+def data(shared: Path, name: str) -> Path:
+    return shared / "data" / name
+
+
+def reclap(shared: Path, name: str) -> list[str]:
+    return (shared / "reference" / "reclap_label_txts" / name).read_text(encoding="utf-8").splitlines()
+
+
+def touch(*paths: Path) -> None:
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")  # loaders only look for files; nothing here decodes them
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Every task is registered with complete metadata
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("task_id", TASK_IDS)
+def test_every_task_is_registered_and_says_how_to_get_its_data(task_id):
+    loader = TASKS.get(task_id)
+    with pytest.raises(MissingDataError) as err:  # no data in the isolated data dir
+        loader()
+    message = str(err.value)
+    assert task_id in message and "Looked for" in message
+    if task_id in ("vggsound", "audioset", "audiocaps"):
+        assert "YouTube" in message and "<root>/" in message  # the documented layout
+    else:
+        assert f"zsbench data download {task_id}" in message
+
+
+def test_task_metadata_fields():
+    for module in (esc50, us8k, fsd50k, vggsound, audioset, nsynth, cochlscene, audiocaps, clotho):
+        meta = module.META
+        assert meta.version == "1" and meta.citation.startswith("@") and meta.license and meta.homepage
+    assert [e["meta"].id for e in tut.EDITIONS.values()] == ["tut2018", "tau2019"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata parsers on the real official files (no audio)
+# ---------------------------------------------------------------------------------------------
+
+def test_esc50_metadata(shared):
+    md = esc50.read_metadata(data(shared, "esc50"))
+    assert len(md.entries) == 2000 and len(md.labels) == 50
+    assert {f: sum(e.group == f for e in md.entries) for f in "12345"} == dict.fromkeys("12345", 400)
+    assert md.labels[11] == "sea waves" and md.raw_labels[11] == "sea_waves"
+    assert md.raw_labels == reclap(shared, "ESC50.txt")  # ReCLAP keeps the underscores; order = target
+
+
+def test_us8k_metadata(shared):
+    md = us8k.read_metadata(data(shared, "urbansound8k"))
+    assert len(md.entries) == 8732 and len(md.labels) == 10
+    sizes = {f: sum(e.group == str(f) for e in md.entries) for f in us8k.FOLDS}
+    assert all(sizes.values()) and sum(sizes.values()) == 8732
+    assert md.labels == reclap(shared, "UrbanSound8K.txt") and md.raw_labels[0] == "air_conditioner"
+    assert md.entries[0].paths[0].parts[-2] == f"fold{md.entries[0].group}"
+
+
+def test_fsd50k_metadata(shared):
+    root = data(shared, "fsd50k")
+    md = fsd50k.read_metadata(root)
+    assert len(md.entries) == 10231 and len(md.labels) == 200
+    with open(root / "FSD50K.ground_truth/vocabulary.csv", encoding="utf-8") as f:
+        vocab = [row[1] for row in csv.reader(f)]
+    assert md.raw_labels == vocab  # vocabulary order, raw names kept
+    assert md.labels[0] == "Accelerating, revving, vroom"
+    assert md.labels[vocab.index("Dishes_and_pots_and_pans")] == "Dishes, pots, and pans"
+    assert set(md.labels) == set(reclap(shared, "FSD50k.txt"))  # LAION/ReCLAP display names
+    assert max(len(e.targets) for e in md.entries) > 1  # multi-label
+    first = md.entries[0]
+    assert first.id == "37199" and {md.raw_labels[t] for t in first.targets} >= {"Electric_guitar", "Music"}
+
+
+def test_audioset_metadata(shared):
+    md = audioset.read_metadata(data(shared, "audioset"))
+    assert len(md.labels) == 527 and len(md.entries) == 20371
+    assert md.labels[0] == "Speech" and max(len(e.targets) for e in md.entries) > 1
+    names = {p.name for p in md.entries[0].paths}
+    assert {"Y--4gqARaEJE.wav", "--4gqARaEJE_0.wav", "--4gqARaEJE_0.000.flac"} <= names
+    # ReCLAP's audioset.txt lists all 632 ontology nodes; the 527 classes are a subset
+    assert len(reclap(shared, "audioset.txt")) == 632 and set(md.labels) <= set(reclap(shared, "audioset.txt"))
+
+
+def test_vggsound_metadata(shared):
+    md = vggsound.read_metadata(data(shared, "vggsound"))
+    assert len(md.entries) == 15446 and len(md.labels) == 309
+    assert md.entries[0].id == "glLQrEijrKg_000300" and md.labels[md.entries[0].targets[0]] == "playing hammond organ"
+    assert md.entries[0].paths[0] == data(shared, "vggsound") / "audio" / "glLQrEijrKg_000300.wav"
+    assert set(md.labels) == set(reclap(shared, "VGGSound.txt"))
+    assert len({e.targets[0] for e in md.entries}) == 309
+
+
+def test_tau2019_metadata(shared):
+    root = data(shared, "tau2019uas")
+    evaluate = root / "TAU-urban-acoustic-scenes-2019-development/evaluation_setup/fold1_evaluate.csv"
+    n_rows = sum(1 for line in evaluate.read_text(encoding="utf-8").splitlines() if line.strip()) - 1  # header
+    md = tut.read_metadata(root, "tau2019")
+    assert len(md.entries) == n_rows == 4185 and len(md.labels) == 10
+    assert "metro station" in md.labels and "metro_station" in md.raw_labels
+    assert len({e.targets[0] for e in md.entries}) == 10
+    # ReCLAP's tut.txt is TUT 2017 (15 scenes); only four scenes are shared with the 2018/2019 editions
+    assert len(reclap(shared, "tut.txt")) == 15
+    assert set(md.raw_labels) & set(reclap(shared, "tut.txt")) == {"bus", "metro_station", "park", "tram"}
+
+
+def test_tut2018_layout_headerless_crlf(tmp_path):
+    dev = tmp_path / "TUT-urban-acoustic-scenes-2018-development"
+    write(dev / "meta.csv", "audio/airport-barcelona-0-0-a.wav\tairport\tbarcelona-0\ta\r\n"
+                            "audio/tram-vienna-1-1-a.wav\ttram\tvienna-1\ta\r\n")
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/tram-vienna-1-1-a.wav\ttram\r\n")
+    touch(dev / "audio/airport-barcelona-0-0-a.wav", dev / "audio/tram-vienna-1-1-a.wav")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the other fold's file is listed in meta.csv: no warning
+        task = tut.load_tut2018(tmp_path)
+    assert [it.id for it in task.items] == ["audio/tram-vienna-1-1-a.wav"]
+    assert task.labels[task.items[0].targets[0]] == "tram"
+    assert task.params["edition"] == "TUT Urban Acoustic Scenes 2018" and task.params["fold"] == 1
+    assert task.coverage["unlisted"] == 0
+
+
+def test_clotho_metadata(shared):
+    md = clotho.read_metadata(data(shared, "clotho"))
+    assert len(md.entries) == 1045 and len(md.captions) == 5225
+    assert md.caption_entry[:6] == [0, 0, 0, 0, 0, 1] and md.entries[0].id == "Santa Motor.wav"
+
+
+def test_audiocaps_groups_captions_by_clip(shared):
+    md = audiocaps.read_metadata(data(shared, "audiocaps"))
+    assert len(md.entries) == 975 and len(md.captions) == 4875
+    per_clip = [md.caption_entry.count(k) for k in range(len(md.entries))]
+    assert set(per_clip) == {5}
+    assert md.entries[0].id == "7fmOlUlwoNg" and md.captions[0] == "Constant rattling noise and sharp vibrations"
+
+
+def test_nsynth_families(shared, tmp_path):
+    official = json.loads((data(shared, "nsynth") / "labels.json").read_text())["instrument_family"]
+    write(tmp_path / "nsynth-test/examples.json", json.dumps({
+        "bass_synthetic_068-049-025": {"instrument_family_str": "bass", "instrument_family": 0},
+        "vocal_acoustic_000-060-075": {"instrument_family_str": "vocal", "instrument_family": 10}}))
+    md = nsynth.read_metadata(tmp_path)
+    assert md.raw_labels == official and len(md.labels) == 11 and md.labels[9] == "synth lead"
+    assert [e.targets for e in md.entries] == [(0,), (10,)]
+    assert set(reclap(shared, "nsynth.txt")) == set(official) - {"synth_lead"}  # ReCLAP lists 10
+
+
+def test_cochlscene_scenes(shared, tmp_path):
+    official = (data(shared, "cochlscene") / "labels.txt").read_text().split()
+    test_dir = tmp_path / "CochlScene/Test"
+    for scene in official:
+        (test_dir / scene).mkdir(parents=True)
+    touch(test_dir / "ResidentialArea/ResidentialArea_user0001_1.wav", test_dir / "Bus/Bus_user0002_1.wav")
+    task = cochlscene.load_cochlscene(tmp_path)
+    assert task.raw_labels == official and len(task.labels) == 13
+    assert "residential area" in task.labels and "subway station" in task.labels
+    assert sorted(task.labels[it.targets[0]] for it in task.items) == ["bus", "residential area"]
+    shutil.rmtree(test_dir / "Bus")
+    with pytest.raises(MissingAudioError, match="Bus"):
+        cochlscene.load_cochlscene(tmp_path)
+    touch(test_dir / "stray.wav")
+    with pytest.warns(DataWarning):
+        task = cochlscene.load_cochlscene(tmp_path, allow_missing=True)
+    assert task.coverage["missing_scenes"] == ["Bus"] and task.coverage["unlisted"] == 1
+    (test_dir / "Kitchenn").mkdir()
+    with pytest.raises(MetadataError, match="Kitchenn"):
+        cochlscene.read_metadata(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# ESC-50 end to end on the real fold-4 clips
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def esc50_root(esc50_clips, shared, tmp_path_factory) -> Path:
+    """The official layout, with fold 4's 400 clips decoded back to 44.1 kHz 16-bit wav."""
+    import soundfile as sf
+
+    root = tmp_path_factory.mktemp("esc50")
+    (root / "audio").mkdir()
+    (root / "meta").mkdir()
+    shutil.copy(data(shared, "esc50") / "meta/esc50.csv", root / "meta/esc50.csv")
+    for clip in esc50_clips:
+        audio, rate = sf.read(clip, dtype="int16")
+        assert rate == 44100
+        sf.write(root / "audio" / f"{clip.stem}.wav", audio, rate, subtype="PCM_16")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("embedding-cache"))
+
+
+@pytest.mark.slow
+def test_esc50_end_to_end_fold4(esc50_root, shared_cache):
+    import zsbench
+
+    rec = zsbench.evaluate(model="demo", task="esc50", data_root=str(esc50_root), task_options={"folds": "4"},
+                           workers=0, cache_dir=shared_cache).record
+    assert rec.task["n_scored"] == 400 and rec.task["params"] == {"folds": [4]}
+    assert rec.task["coverage"]["found"] == rec.task["coverage"]["listed"] == 400
+    assert len(rec.metrics["per_class"]) == 50
+
+
+def test_esc50_all_folds_names_the_missing_files(esc50_root):
+    with pytest.raises(MissingAudioError) as err:
+        esc50.load_esc50(esc50_root)
+    message = str(err.value)
+    assert "1600 of the 2000" in message and "allow_missing=true" in message
+    assert "1-100032-A-0.wav" in message  # names the first few
+
+
+@pytest.mark.slow
+def test_esc50_allow_missing_scores_what_is_present(esc50_root, shared_cache):
+    import zsbench
+
+    with pytest.warns(DataWarning, match="400 of 2000"):
+        rec = zsbench.evaluate(model="demo", task="esc50", data_root=str(esc50_root),
+                               task_options={"allow_missing": True}, workers=0, cache_dir=shared_cache).record
+    assert rec.task["n_scored"] == 400
+    assert rec.task["coverage"]["found"] == 400 and rec.task["coverage"]["listed"] == 2000
+    assert rec.task["params"] == {"folds": [1, 2, 3, 4, 5], "allow_missing": True}
+
+
+def test_data_verify_counts_checksums_and_headers(esc50_root):
+    """`zsbench data verify` through its entry point: 400 of 2000 present, metadata md5 ok."""
+    import subprocess
+    import sys
+
+    zsb = Path(sys.executable).parent / "zsbench"
+    proc = subprocess.run([str(zsb), "data", "verify", "esc50", "--data-root", str(esc50_root)],
+                          capture_output=True, text=True, timeout=300)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode == 1  # clips are missing: not a clean copy
+    assert "400 of 2000 listed clips present" in out and "meta/esc50.csv: ok" in out
+    assert "1600 of 2000 listed clips are missing" in out
+
+
+def test_data_verify_finds_unreadable_audio(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from zsbench.datasets import verify
+    from zsbench.tasks.downloads import SOURCES
+
+    root = esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "1-2-A-0.wav,1,0,dog,True,2,A"], [])
+    (root / "audio").mkdir()
+    sf.write(root / "audio" / "1-1-A-0.wav", np.zeros(4410, np.float32), 44100)
+    (root / "audio" / "1-2-A-0.wav").write_bytes(b"RIFF not really")
+    report = verify("esc50", SOURCES["esc50"], root)
+    assert report.listed == report.present == 2 and not report.ok
+    assert len(report.unreadable) == 1 and "1-2-A-0.wav" in report.unreadable[0]
+    assert report.checksums["meta/esc50.csv"].startswith("md5 ")  # not the official file
+
+
+# ---------------------------------------------------------------------------------------------
+# Retrieval
+# ---------------------------------------------------------------------------------------------
+
+def test_clotho_retrieval_task(shared, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    shutil.copy(data(shared, "clotho") / "fixture_1row/clotho_captions_evaluation.csv", tmp_path)
+    (tmp_path / "evaluation").mkdir()
+    sf.write(tmp_path / "evaluation/Santa Motor.wav", np.zeros(4410, dtype=np.float32), 44100, subtype="PCM_16")
+    task = clotho.load_clotho(tmp_path)
+    assert task.meta.metric == "retrieval" and [it.id for it in task.items] == ["Santa Motor.wav"]
+    assert len(task.captions) == 5 and task.caption_item == [0] * 5
+    assert task.captions[4] == "While rhythmically punching or stamping, a machine whines and squeals."
+    assert task.coverage == {"listed": 1, "found": 1, "missing": 0, "unlisted": 0}
+
+
+def test_audiocaps_partial_copy_keeps_captions_of_present_clips(shared, tmp_path):
+    rows = (data(shared, "audiocaps") / "dataset/test.csv").read_text(encoding="utf-8").splitlines()
+    write(tmp_path / "dataset/test.csv", "\n".join(rows[:11]) + "\n")  # 10 captions
+    md = audiocaps.read_metadata(tmp_path)
+    touch(tmp_path / "audio/test" / f"{md.entries[2].id}.flac")
+    with pytest.warns(DataWarning, match="1 of 10"):
+        task = audiocaps.load_audiocaps(tmp_path)
+    assert [it.id for it in task.items] == [md.entries[2].id] and task.items[0].path.suffix == ".flac"
+    assert task.captions == [md.captions[2]] and task.caption_item == [0]
+    assert task.coverage["found"] == 1 and task.coverage["listed"] == 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+
+ESC_HEADER = "filename,fold,target,category,esc10,src_file,take\n"
+
+
+def esc_layout(root: Path, rows: list[str], audio: list[str]) -> Path:
+    write(root / "meta/esc50.csv", ESC_HEADER + "".join(r + "\n" for r in rows))
+    touch(*(root / "audio" / name for name in audio))
+    return root
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    write(tmp_path / "meta/esc50.csv", "filename,fold,target,esc10\n1-1-A-0.wav,1,0,True\n")
+    with pytest.raises(MetadataError, match=r"esc50\.csv: missing column\(s\) 'category'"):
+        esc50.read_metadata(tmp_path)
+
+
+def test_unknown_label_names_file_line_and_label(tmp_path):
+    gt = tmp_path / "FSD50K.ground_truth"
+    write(gt / "vocabulary.csv", "0,Accordion,/m/0mkg\n1,Bark,/m/05tny_\n")
+    write(gt / "eval.csv", 'fname,labels,mids\n1,Bark,/m/05tny_\n2,"Accordion,Meow",/m/0mkg\n')
+    with pytest.raises(MetadataError, match=r"eval\.csv, line 3: unknown label 'Meow'"):
+        fsd50k.read_metadata(tmp_path)
+    # ESC-50 has no separate vocabulary: a category that contradicts its target is the unknown label
+    esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "1-2-A-0.wav,1,0,cat,False,2,A"], [])
+    with pytest.raises(MetadataError, match=r"esc50\.csv, line 3: unknown label 'cat' for target 0"):
+        esc50.read_metadata(tmp_path)
+
+
+def test_duplicated_clip_names_file_and_lines(tmp_path):
+    esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "1-2-A-1.wav,1,1,rooster,False,2,A",
+                          "1-1-A-0.wav,2,0,dog,True,1,A"], [])
+    with pytest.raises(MetadataError, match=r"esc50\.csv, line 4: duplicated clip '1-1-A-0.wav'.*line 2"):
+        esc50.read_metadata(tmp_path)
+
+
+def test_listed_audio_missing_is_an_error_unless_allowed(tmp_path):
+    esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "2-2-A-1.wav,2,1,rooster,False,2,A"], ["1-1-A-0.wav"])
+    with pytest.raises(MissingAudioError, match=r"1 of the 2 .*\n  - .*2-2-A-1\.wav"):
+        esc50.load_esc50(tmp_path)
+    with pytest.warns(DataWarning, match="1 of 2 listed clips found"):
+        task = esc50.load_esc50(tmp_path, allow_missing=True)
+    assert [it.id for it in task.items] == ["1-1-A-0.wav"]
+    assert task.coverage["found"] == 1 and task.coverage["listed"] == 2 and task.params["allow_missing"] is True
+    assert esc50.load_esc50(tmp_path, folds=1).params == {"folds": [1]}  # fold 1 is complete
+    with pytest.raises(ValueError, match="valid folds are 1, 2, 3, 4, 5"):
+        esc50.load_esc50(tmp_path, folds="6")
+
+
+def test_unlisted_audio_is_warned_about_and_not_scored(tmp_path):
+    esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A"], ["1-1-A-0.wav", "extra.wav", "notes.txt"])
+    with pytest.warns(DataWarning, match="1 audio file.*not listed.*extra.wav"):
+        task = esc50.load_esc50(tmp_path)
+    assert [it.id for it in task.items] == ["1-1-A-0.wav"]
+    assert task.coverage["unlisted"] == 1 and task.coverage["unlisted_examples"][0].endswith("extra.wav")
+
+
+def test_wrong_dataset_root_says_which_file_was_not_found(shared):
+    with pytest.raises(MissingDataError) as err:
+        esc50.load_esc50(data(shared, "urbansound8k"))
+    assert str(data(shared, "urbansound8k") / "meta" / "esc50.csv") in str(err.value)
+    assert "zsbench data download esc50" in str(err.value)
+    with pytest.raises(MissingDataError, match=r"vocabulary\.csv"):
+        fsd50k.load_fsd50k(data(shared, "esc50"))
+
+
+def test_vggsound_partial_root_reports_coverage(tmp_path):
+    write(tmp_path / "test.csv", "aaaaaaaaaaa_000010.mp4,dog barking\nbbbbbbbbbbb_000000.mp4,\"donkey, ass braying\"\n"
+                                 "ccccccccccc_000030.mp4,playing hammond organ\n")
+    touch(tmp_path / "audio/aaaaaaaaaaa_000010.wav", tmp_path / "audio/ccccccccccc_000030.flac")
+    with pytest.warns(DataWarning, match="2 of 3 listed clips found"):
+        task = vggsound.load_vggsound(tmp_path)
+    assert [it.id for it in task.items] == ["aaaaaaaaaaa_000010", "ccccccccccc_000030"]
+    assert task.labels[task.items[0].targets[0]] == "dog barking"
+    assert task.coverage["found"] == 2 and task.coverage["listed"] == 3 and task.coverage["missing"] == 1
+    with pytest.raises(MissingAudioError, match="require_all=false"):
+        vggsound.load_vggsound(tmp_path, require_all=True)
+    write(tmp_path / "test.csv", "aaaaaaaaaaa_000010.mp4,dog barking\nbbbbbbbbbbb_000000.mp4,dog barkin\n")
+    with pytest.raises(MetadataError, match=r"test\.csv, line 2: unknown label 'dog barkin'"):
+        vggsound.read_metadata(tmp_path)
