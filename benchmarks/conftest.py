@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from zsbench.testing import offline_hub
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-_TMP = Path(tempfile.mkdtemp(prefix="zsbench-bench-"))
-atexit.register(shutil.rmtree, _TMP, True)
-for _name in ("ZSBENCH_MODELS", "ZSBENCH_DATA", "ZSBENCH_CACHE", "ZSBENCH_RESULTS"):
-    os.environ[_name] = str(_TMP / _name.lower())
+_HOME = offline_hub(SHARED)  # before anything imports huggingface_hub
+os.environ["ZSBENCH_CACHE"] = str(_HOME / "cache")
+os.environ["ZSBENCH_RESULTS"] = str(_HOME / "results")
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,6 @@ subset is timed. Run with ``make bench``; nothing here asserts a speed.
 
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -31,20 +26,6 @@ N_CLIPS, BATCH = 48, 16
 HF_CACHE = Path(__file__).resolve().parents[2] / "shared" / "hf-cache"
 
 
-def _offline_hub() -> None:
-    """msclap needs gpt2's tokenizer and config, which ../shared/hf-cache holds (read-only): point
-    the Hub at a writable copy. benchmarks/conftest.py only sets HF_HUB_OFFLINE, and the Hub's
-    cache path is read once, at import, so this runs as this module is collected."""
-    if "HF_HUB_CACHE" in os.environ or "huggingface_hub" in sys.modules or not HF_CACHE.exists():
-        return
-    home = Path(tempfile.mkdtemp(prefix="zsbench-bench-hf-"))
-    atexit.register(shutil.rmtree, home, True)
-    shutil.copytree(HF_CACHE, home / "hub", ignore=shutil.ignore_patterns("README.md"))
-    os.environ.update(HF_HOME=str(home), HF_HUB_CACHE=str(home / "hub"), HF_HUB_OFFLINE="1",
-                      TRANSFORMERS_OFFLINE="1")
-
-
-_offline_hub()
 pytestmark = pytest.mark.skipif(not HF_CACHE.exists(), reason=f"needs the offline Hub cache at {HF_CACHE}")
 
 
