@@ -1,3 +1,3 @@
 """Model adapters (installed as ``zsbench.adapters``); importing this package registers them."""
 
-from zsbench.adapters import demo, hf_clap, laion, msclap  # noqa: F401
+from zsbench.adapters import demo, hf_clap, laion, msclap, reclap  # noqa: F401

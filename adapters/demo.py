@@ -25,7 +25,7 @@ from zsbench.registry import MODELS
 
 SR = 16000
 N_FFT, HOP, N_MELS = 1024, 320, 48
-RECIPE = {"version": 2, "sr": SR, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
+RECIPE = {"version": 3, "sr": SR, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
           "train_split": "train", "train_seed": 1, "n_per_class": 30, "ridge": 3.0, "text": "all-MiniLM-L6-v2"}
 
 
@@ -92,19 +92,20 @@ def fit(recipe: dict = RECIPE) -> dict[str, np.ndarray]:
     from zsbench import synthworld
 
     n = int(round(10.0 * SR))
-    windows, targets = [], []
+    windows, texts = [], []
     total = recipe["n_per_class"] * len(synthworld.CLASSES)
     with bar("fitting the demo model (once)", total) as advance:
         for _, clip in synthworld.generate(recipe["n_per_class"], recipe["train_seed"], split=recipe["train_split"]):
             audio = resample(clip.audio, synthworld.SAMPLE_RATE, SR)
             windows.append(fill_short(audio, n, "repeatpad") if len(audio) <= n else audio[(len(audio) - n) // 2:][:n])
-            targets.append(encode_texts([clip.caption, *clip.rewrites]).mean(0))
+            texts.append([clip.caption, *clip.rewrites])
             advance(1)
+    per_clip = len(texts[0])
+    targets = encode_texts([t for group in texts for t in group]).reshape(len(texts), per_clip, -1).mean(1)
     feats = np.concatenate([audio_features(np.stack(windows[i:i + 32])) for i in range(0, len(windows), 32)])
     mean, std = feats.mean(0), feats.std(0) + 1e-6
     z = np.hstack([(feats - mean) / std, np.ones((len(feats), 1))])
-    y = np.stack(targets)
-    w = np.linalg.solve(z.T @ z + recipe["ridge"] * np.eye(z.shape[1]), z.T @ y)
+    w = np.linalg.solve(z.T @ z + recipe["ridge"] * np.eye(z.shape[1]), z.T @ targets)
     return {"mean": mean, "std": std, "w": w}
 
 

@@ -27,6 +27,14 @@ def isolated(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_fitted() -> None:
+    """Fit the demo model in this process, once, so subprocess CLI tests reuse the fitted file."""
+    from zsbench.adapters.demo import load_or_fit
+
+    load_or_fit()
+
+
+@pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.exists():
         pytest.skip(f"real dataset files not available: {SHARED} is absent (it is beside the repository in CI)")

@@ -33,7 +33,7 @@ def test_listings():
     assert "template" in prompts and "{label: [prompts]}" in prompts
 
 
-def test_bare_run_twice_reuses_audio_then_leaderboard(isolated):
+def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
     first = zsb("run", "--task-option", "n_per_class=2", "--quiet")
     assert "36 clips embedded, 0 from cache" in first.stdout
     assert "not a CLAP model" in first.stdout  # the demo says plainly what model it is

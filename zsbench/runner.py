@@ -37,6 +37,7 @@ class RunConfig:
     n: int | None = None  # prompts sampled per label (augmented strategies)
     templates: list[str] | None = None
     prompt_file: str | None = None
+    bank: str | None = None  # prompt bank (file or shipped name) for description/augmented
     pooling: str = "embedding-mean"
     checkpoint: str | None = None
     device: str = "cpu"
@@ -80,15 +81,17 @@ class RunResult:
 
 # Run options a strategy may take: its parameter name -> (the config field, the CLI flag).
 STRATEGY_OPTIONS = {"templates": ("templates", "--template"), "path": ("prompt_file", "--prompt-file"),
-                    "n": ("n", "--n")}
+                    "n": ("n", "--n"), "bank": ("bank", "--bank")}
 
 
-def build_strategy(config: RunConfig, model: AudioTextModel):
+def build_strategy(config: RunConfig, model: AudioTextModel, task: Task):
     factory = PROMPTS.get(config.prompts)
     accepted = inspect.signature(factory).parameters
     options = {"model_meta": model.meta, "pooling": config.pooling, **config.prompt_options}
     if "seed" in accepted:
         options["seed"] = config.seed
+    if "task_id" in accepted:
+        options["task_id"] = task.meta.id
     for param, (fieldname, flag) in STRATEGY_OPTIONS.items():
         value = getattr(config, fieldname)
         if value is not None:
@@ -108,7 +111,7 @@ class TextPlan:
 
 
 def classification_plan(config: RunConfig, model: AudioTextModel, task: Task) -> TextPlan:
-    strategy = build_strategy(config, model)
+    strategy = build_strategy(config, model, task)
     prompts = strategy.prompts(task.labels)
     check_prompts(prompts, task.labels, f"prompt strategy {config.prompts!r}")
     prompt_set = PromptSet.from_dict(prompts, task.labels)

@@ -1,0 +1,389 @@
+"""ReCLAP and CompA-CLAP: LAION-CLAP with the text tower swapped for the Flan-T5-large encoder.
+
+Neither has a package. Both are the LAION-CLAP fork of Sreyan88/ReCLAP and Sreyan88/CompA with
+``--tmodel t5``: ``T5EncoderModel`` (given the attention mask), then a plain mean over all 77
+positions, padding included, then a 1024-512-512 MLP. ReCLAP uses HTSAT-base, CompA-CLAP
+HTSAT-tiny, both with aff_2d fusion. So the model here is the ``laion-clap`` package's own
+``CLAP`` class (HTSAT, fusion, projections, ``get_audio_embedding``) with only the text tower and
+its pooling added; audio input and chunking are the LAION fusion adapters' own
+(:meth:`zsbench.adapters.laion.LaionClap.embed_audio`).
+
+Weights. The authors save from DDP: ``{"epoch", "name", "state_dict", "optimizer"}`` with every key
+prefixed ``module.``. The optimizer state (Adam: step counts and moment tensors, plain numbers in
+``param_groups``) is loadable with ``weights_only=True``; anything else that is not tensors and
+plain containers is refused, never unpickled. ReCLAP's weights (``base_rewritten.pt``) are on
+Google Drive only: download them from the folder linked in https://github.com/Sreyan88/ReCLAP
+(https://drive.google.com/drive/folders/1ZUf3HNo8wO2Ec6_cfQ0nc1fUknkHSP9e, e.g. ``gdown --folder
+URL``) and pass ``--checkpoint PATH`` (or a direct-download URL). CompA-CLAP's weights are not
+published. ``t5-clap`` loads checkpoints of our own recipe in the same format; its architecture
+comes from a ``"config"`` dict saved beside ``"state_dict"``, else from the model options.
+
+Tokeniser: google/flan-t5-large's, with the authors' settings (``padding="max_length"``,
+``max_length=77``, ``truncation=True``). The authors call the slow ``T5Tokenizer``; we load the
+fast one from the repo's ``tokenizer.json`` (sentencepiece is not a dependency). They give the same
+ids for plain text; the tokeniser's full description is part of the fingerprint. It comes from the
+Hub cache (``hf://google/flan-t5-large``) or from a folder given as the model option ``tokenizer``.
+
+Model options (``LoadOptions.extra``): ``tokenizer`` (folder or ``hf://REPO``), ``t5_config``
+(T5Config fields over Flan-T5-large's, e.g. small sizes for tests); for ``t5-clap`` also
+``amodel`` (HTSAT-tiny/-base), ``fusion`` (bool) and ``pooling`` ("mean", the authors' unmasked
+mean, or "masked", a mean over real tokens only: an explicit choice, recorded in the fingerprint
+and in the run's model description). ReCLAP and CompA-CLAP refuse masked pooling: they were
+trained with the unmasked mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from zsbench.adapters import laion
+from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
+from zsbench.adapters.msclap import tensor_digest
+from zsbench.audio import ClipPolicy
+from zsbench.checkpoints import CheckpointSource, resolve
+from zsbench.registry import MODELS
+
+SR = laion.SR
+TOKENIZER_REPO = "google/flan-t5-large"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER = {"padding": "max_length", "max_length": 77, "truncation": True}  # the authors' data.tokenizer("t5")
+POOLINGS = ("mean", "masked")
+JOINT_DIM = 512
+# google/flan-t5-large's config.json, encoder fields (the decoder is not used)
+FLAN_T5_LARGE: dict[str, Any] = {
+    "vocab_size": 32128, "d_model": 1024, "d_kv": 64, "d_ff": 2816, "num_layers": 24, "num_heads": 16,
+    "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "dropout_rate": 0.1,
+    "layer_norm_epsilon": 1e-6, "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False,
+    "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0,
+}
+DRIVE = "https://drive.google.com/drive/folders/1ZUf3HNo8wO2Ec6_cfQ0nc1fUknkHSP9e"
+RESAVE = ("if you trust the file, keep only its weights: python -c \"import torch; c = torch.load('IN', "
+          "weights_only=False); torch.save({'state_dict': c['state_dict']}, 'OUT')\"")
+# Where laion.read_state_dict / load_checked start their LAION-specific advice, replaced by ours
+_LAION_ADVICE = (" Pass --checkpoint with a LAION-CLAP", " The checkpoint is for another architecture")
+
+
+@dataclass(frozen=True)
+class T5ClapConfig:
+    """The architecture: what a checkpoint must match, and part of the fingerprint."""
+
+    amodel: str = "HTSAT-base"
+    fusion: bool = True
+    t5_config: dict[str, Any] = field(default_factory=lambda: dict(FLAN_T5_LARGE))
+    pooling: str = "mean"
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str) -> "T5ClapConfig":
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"{source}: unknown T5-CLAP config field(s) {sorted(unknown)}; "
+                             f"known: amodel, fusion, t5_config, pooling")
+        config = cls(**{**dataclasses.asdict(cls()), **values})
+        t5 = {**FLAN_T5_LARGE, **config.t5_config}
+        config = dataclasses.replace(config, t5_config=t5)
+        config.check(source)
+        return config
+
+    def check(self, source: str) -> None:
+        import transformers
+
+        if self.amodel not in ("HTSAT-tiny", "HTSAT-base"):
+            raise ValueError(f"{source}: amodel {self.amodel!r}: choose HTSAT-tiny or HTSAT-base")
+        if not isinstance(self.fusion, bool):
+            raise ValueError(f"{source}: fusion must be true or false, got {self.fusion!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"{source}: pooling {self.pooling!r}: choose {' or '.join(POOLINGS)}")
+        known = set(transformers.T5Config().to_dict())
+        wrong = sorted(set(self.t5_config) - known)
+        if wrong:
+            raise ValueError(f"{source}: t5_config field(s) {wrong} are not T5Config fields")
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _model_class() -> type:
+    """``clap_module.CLAP`` with a T5 text tower; defined on first use because it subclasses the
+    package's class (``import zsbench.adapters`` must not import laion_clap)."""
+    import torch
+    import transformers
+    from torch import nn
+
+    with torch.device("cpu"):  # the first call may come inside a meta-device context
+        laion._import_laion_clap()
+    clap_module = importlib.import_module("clap_module")  # the package's model code, loaded by the import above
+
+    def projection(width: int) -> nn.Sequential:  # as CLAP.__init__ builds audio_/text_projection
+        return nn.Sequential(nn.Linear(width, JOINT_DIM), nn.ReLU(), nn.Linear(JOINT_DIM, JOINT_DIM))
+
+    class T5Clap(clap_module.CLAP):
+        """The fork's ``CLAP`` with ``text_cfg.model_type == "t5"``: same attribute names, so the
+        same state-dict names; audio methods, ``forward`` and ``get_*_embedding`` are the package's."""
+
+        def __init__(self, config: T5ClapConfig):
+            nn.Module.__init__(self)  # CLAP.__init__ knows no T5 tower; the rest is rebuilt as it does
+            model_cfg = clap_module.factory._MODEL_CONFIGS[config.amodel]
+            self.audio_cfg = clap_module.CLAPAudioCfp(**model_cfg["audio_cfg"])
+            self.enable_fusion, self.fusion_type = config.fusion, laion.FUSION_TYPE if config.fusion else "None"
+            self.joint_embed_shape, self.mlp_act, self.text_branch_type = JOINT_DIM, "relu", "t5"
+            self.pooling = config.pooling
+            target = torch.empty(0).device  # the ambient device (meta in the structure test)
+            with torch.device("cpu"):  # torchlibrosa fills its STFT weights from NumPy, which meta refuses
+                audio = clap_module.htsat.create_htsat_model(self.audio_cfg, self.enable_fusion, self.fusion_type)
+            self.audio_branch = audio.to(target)
+            self.text_branch = transformers.T5EncoderModel(transformers.T5Config(**config.t5_config))
+            self.text_transform = clap_module.model.MLPLayers(units=[JOINT_DIM] * 3, dropout=0.1)
+            self.text_projection = projection(config.t5_config["d_model"])
+            self.audio_transform = clap_module.model.MLPLayers(units=[JOINT_DIM] * 3, dropout=0.1)
+            self.audio_projection = projection(model_cfg["embed_dim"])
+            self.logit_scale_a = nn.Parameter(torch.ones([]) * np.log(1 / 0.07))
+            self.logit_scale_t = nn.Parameter(torch.ones([]) * np.log(1 / 0.07))
+
+        def encode_text(self, text, device):
+            hidden = self.text_branch(input_ids=text["input_ids"].to(device),
+                                      attention_mask=text["attention_mask"].to(device))["last_hidden_state"]
+            if self.pooling == "mean":  # the authors': every one of the 77 positions, padding included
+                pooled = hidden.mean(dim=1)
+            else:
+                mask = text["attention_mask"].to(device=device, dtype=hidden.dtype).unsqueeze(-1)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            return self.text_projection(pooled)
+
+    return T5Clap
+
+
+def build_model(config: T5ClapConfig):
+    """A ``T5Clap`` with the package's random initial weights, on the ambient torch device."""
+    return _model_class()(config)
+
+
+def load_tokenizer(spec: str | None):
+    """The fast T5 tokenizer from a folder, ``hf://REPO`` or (default) flan-t5-large's Hub files."""
+    import transformers
+
+    spec = spec or f"hf://{TOKENIZER_REPO}"
+    how = (f"run `huggingface-cli download {TOKENIZER_REPO} {' '.join(TOKENIZER_FILES)}` where the Hub is "
+           "reachable, or pass the model option tokenizer=FOLDER (a folder with tokenizer.json)")
+    source = CheckpointSource(how_to_get=how)
+    if spec.startswith("hf://"):  # a repo: fetch its tokenizer files only, not gigabytes of weights
+        repo = spec.rstrip("/")
+        folder = resolve(f"{repo}/{TOKENIZER_FILES[0]}", source, what="T5 tokenizer").parent
+        for name in TOKENIZER_FILES[1:]:
+            resolve(f"{repo}/{name}", source, what="T5 tokenizer")
+    else:
+        folder = resolve(spec, source, what="T5 tokenizer")
+    if not (folder / "tokenizer.json").is_file():
+        raise ValueError(f"{folder}: no tokenizer.json; {how}")
+    return transformers.T5TokenizerFast.from_pretrained(str(folder))
+
+
+def _retold(exc: ValueError, advice: str) -> ValueError:
+    """laion's loading error with its LAION-specific advice replaced by this model's."""
+    text = str(exc)
+    for marker in _LAION_ADVICE:
+        text = text.split(marker)[0]
+    return ValueError(f"{text} {advice}")
+
+
+def _file_config(path: Path) -> dict[str, Any] | None:
+    """The ``"config"`` dict saved beside ``"state_dict"`` (our recipe), if any.
+
+    Read after :func:`laion.read_state_dict` accepted the file, memory-mapped so the tensors are
+    not read a second time.
+    """
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    config = obj.get("config") if isinstance(obj, dict) else None
+    if config is not None and not isinstance(config, dict):
+        raise ValueError(f"{path}: its 'config' entry is a {type(config).__name__}, expected a dict")
+    return config
+
+
+# --- adapters -------------------------------------------------------------------------------
+
+
+class T5ClapAdapter(laion.LaionClap):
+    """A HTSAT + T5 CLAP checkpoint in the authors' format.
+
+    Subclasses :class:`laion.LaionClap` for its ``embed_audio`` only (the package's fusion chunking
+    from per-clip seeds, ``get_audio_embedding``): ``self.clap`` offers the ``model`` and
+    ``model_cfg`` it reads. Loading, text and fingerprint are this class's.
+    """
+
+    config: T5ClapConfig  # the architecture (for t5-clap: the default one)
+    fusion = True
+    options_allowed: frozenset[str] = frozenset({"tokenizer", "t5_config", "pooling"})
+
+    def __init__(self, options: LoadOptions | None = None):
+        options = options or LoadOptions()
+        self.device = check_device(options.device)
+        extra = dict(options.extra)
+        unknown = set(extra) - self.options_allowed
+        if unknown:
+            raise ValueError(f"{self.meta.name}: unknown model option(s) {sorted(unknown)}; it takes "
+                             f"{', '.join(sorted(self.options_allowed))}")
+        self._check_options(extra, options.crop)  # before fetching gigabytes
+        self.tokenizer = load_tokenizer(extra.pop("tokenizer", None))
+        path = resolve(options.checkpoint, self.weights, what=f"{self.meta.name} weights")
+        try:
+            state = laion.read_state_dict(path)
+        except ValueError as exc:
+            refused = ": refused:" in str(exc)
+            raise _retold(exc, f"{RESAVE}." if refused else f"How to get it: {self.weights.how_to_get}") from None
+        self.config = self._config(extra, path)
+        self.fusion = self.config.fusion
+        self._check_crop(options.crop, self.fusion)
+        vocab = self.config.t5_config["vocab_size"]
+        if len(self.tokenizer) > vocab:
+            raise ValueError(f"{self.meta.name}: the tokenizer has {len(self.tokenizer)} tokens but the T5 "
+                             f"vocabulary only {vocab}: tokenizer and model do not match")
+        model = build_model(self.config)
+        t5 = self.config.t5_config
+        what = (f"{self.meta.name} ({self.config.amodel}, fusion {'on' if self.fusion else 'off'}, "
+                f"T5 d_model {t5['d_model']} x {t5['num_layers']} layers)")
+        try:
+            laion.load_checked(model, state, path, what)
+        except ValueError as exc:
+            raise _retold(exc, "The checkpoint is for another architecture: check amodel, fusion and "
+                               f"t5_config ({', '.join(VARIANTS)}).") from None
+        del state
+        model_cfg = {"audio_cfg": dataclasses.asdict(model.audio_cfg)}
+        self.clap = SimpleNamespace(model=model.to(self.device).eval(), model_cfg=model_cfg)
+        self.meta = self._meta()
+        self._fingerprint: str | None = None
+
+    def _check_crop(self, crop: str, fusion: bool) -> None:
+        if fusion and crop not in ("seeded", "random"):
+            raise ValueError(f"--crop {crop}: {self.meta.name} is a fusion model that picks its own chunks (a "
+                             "downsampled whole-clip mel plus 3 random 10 s chunks); use --crop seeded (the same "
+                             "chunks for a clip in every run) or --crop random (the authors' behaviour)")
+
+    def _check_options(self, extra: dict[str, Any], crop: str) -> None:
+        if extra.get("pooling", "mean") != "mean":
+            raise ValueError(f"{self.meta.name}: pooling {extra['pooling']!r} refused: the authors trained it "
+                             "with the unmasked mean over all 77 positions; masked pooling is offered for "
+                             "t5-clap models (our own recipe) only")
+        self._check_crop(crop, self.config.fusion)
+
+    def _config(self, extra: dict[str, Any], path: Path) -> T5ClapConfig:
+        """The class's architecture; options may change the T5 sizes (tests), nothing else."""
+        t5 = {**self.config.t5_config, **extra.get("t5_config", {})}
+        return T5ClapConfig.from_dict({**dataclasses.asdict(self.config), "t5_config": t5},
+                                      f"{self.meta.name} options")
+
+    def _meta(self) -> ModelMeta:
+        return self.meta
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            from importlib.metadata import version
+
+            backend = json.loads(self.tokenizer.backend_tokenizer.to_str())
+            for setting in ("truncation", "padding"):  # set by each call, so not part of what the tokenizer is
+                backend.pop(setting, None)
+            setup = {"config": dataclasses.asdict(self.config),
+                     "fusion_type": laion.FUSION_TYPE if self.fusion else None,
+                     "tokenizer": {**TOKENIZER, "class": type(self.tokenizer).__name__},
+                     "laion_clap": version("laion_clap"), "transformers": version("transformers")}
+            tokenizer = hashlib.sha256(json.dumps(backend, sort_keys=True).encode()).hexdigest()
+            self._fingerprint = fingerprint_of("t5-clap", setup, self.meta.to_dict(),
+                                               tensor_digest(self.clap.model.state_dict()), tokenizer)
+        return self._fingerprint
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
+        return dict(self.tokenizer(list(texts), return_tensors="pt", **TOKENIZER))
+
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            emb = self.clap.model.get_text_embedding(self.tokenize(texts))
+        return l2_normalize(emb.float().cpu().numpy())
+
+
+def _meta(name: str, template: str, description: str, reference: str, fusion: bool = True) -> ModelMeta:
+    return ModelMeta(
+        name=name, sample_rate=SR, embed_dim=JOINT_DIM, templates=(template,), description=description,
+        clip=ClipPolicy(seconds=10.0, short="repeatpad", long="fusion" if fusion else "random", channels="mean",
+                        int16=True, resampler=laion.RESAMPLER),
+        reference=reference,
+    )
+
+
+@MODELS.register("reclap", "ReCLAP (base_rewritten.pt): HTSAT-base aff_2d fusion + Flan-T5-large encoder, "
+                           "unmasked mean over 77 tokens")
+class ReClap(T5ClapAdapter):
+    meta = _meta("reclap", "This is a sound of {label}.",
+                 "ReCLAP: HTSAT-base with aff_2d fusion + Flan-T5-large encoder (unmasked mean over 77 "
+                 "positions, MLP 1024-512-512), trained on captions rewritten to describe sounds",
+                 "Sreyan88/ReCLAP (LAION-CLAP fork, --amodel HTSAT-base --tmodel t5) + base_rewritten.pt")
+    config = T5ClapConfig(amodel="HTSAT-base")
+    weights = CheckpointSource(how_to_get=f"ReCLAP's weights (base_rewritten.pt) are on Google Drive only: "
+                                          f"download them from {DRIVE} (e.g. `gdown --folder {DRIVE}`) and pass "
+                                          "--checkpoint PATH")
+
+
+@MODELS.register("compa-clap", "CompA-CLAP: HTSAT-tiny aff_2d fusion + Flan-T5-large encoder (weights not published)")
+class CompaClap(T5ClapAdapter):
+    meta = _meta("compa-clap", "This is a sound of {label}",
+                 "CompA-CLAP: HTSAT-tiny with aff_2d fusion + Flan-T5-large encoder (unmasked mean over 77 "
+                 "positions, MLP 1024-512-512)",
+                 "Sreyan88/CompA (LAION-CLAP fork, --amodel HTSAT-tiny --tmodel t5)")
+    config = T5ClapConfig(amodel="HTSAT-tiny")
+    weights = CheckpointSource(how_to_get="CompA-CLAP's weights are not published "
+                                          "(https://github.com/Sreyan88/CompA); pass --checkpoint with a file "
+                                          "in the authors' format")
+
+
+@MODELS.register("t5-clap", "HTSAT + T5-encoder CLAP trained by our recipe (config from the checkpoint or "
+                            "model options; masked pooling available)")
+class T5ClapRecipe(T5ClapAdapter):
+    meta = _meta("t5-clap", "This is a sound of {label}.",
+                 "HTSAT + T5-encoder CLAP in the ReCLAP layout, trained by the zsbench recipe",
+                 "zsbench recipe (ReCLAP layout: laion-clap CLAP + transformers T5EncoderModel)")
+    config = T5ClapConfig()
+    options_allowed = frozenset({"tokenizer", "t5_config", "pooling", "amodel", "fusion"})
+    weights = CheckpointSource(how_to_get="pass --checkpoint with a checkpoint trained by the zsbench recipe "
+                                          "({'config': ..., 'state_dict': ...})")
+
+    def _check_options(self, extra: dict[str, Any], crop: str) -> None:
+        pass  # any pooling; T5ClapConfig checks the values, and the crop once fusion is known
+
+    def _config(self, extra: dict[str, Any], path: Path) -> T5ClapConfig:
+        """The config saved in the file when there is one (options may only repeat it or add to
+        it), else the options."""
+        saved = _file_config(path)
+        if saved is None:
+            return T5ClapConfig.from_dict(extra, f"{self.meta.name} options")
+        saved_t5, extra_t5 = saved.get("t5_config", {}), extra.get("t5_config", {})
+        clash = [k for k in extra if k != "t5_config" and k in saved and extra[k] != saved[k]]
+        clash += [f"t5_config.{k}" for k in extra_t5 if k in saved_t5 and extra_t5[k] != saved_t5[k]]
+        if clash:
+            raise ValueError(f"{self.meta.name}: model option(s) {', '.join(clash)} contradict the config saved "
+                             f"in {path} ({saved}); drop them")
+        return T5ClapConfig.from_dict({**extra, **saved, "t5_config": {**extra_t5, **saved_t5}}, f"{path} 'config'")
+
+    def _meta(self) -> ModelMeta:
+        base = _meta(self.meta.name, self.meta.templates[0], self.meta.description, self.meta.reference, self.fusion)
+        pooling = ("unmasked mean over 77 positions (as ReCLAP)" if self.config.pooling == "mean"
+                   else "MASKED mean over real tokens (not ReCLAP's pooling)")
+        return dataclasses.replace(base, description=f"{base.description}; {self.config.amodel}, fusion "
+                                                     f"{'aff_2d' if self.fusion else 'off'}, pooling: {pooling}")
+
+
+VARIANTS: dict[str, type[T5ClapAdapter]] = {"reclap": ReClap, "compa-clap": CompaClap, "t5-clap": T5ClapRecipe}

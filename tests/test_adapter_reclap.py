@@ -1,0 +1,474 @@
+"""ReCLAP / CompA-CLAP / t5-clap: structure against the authors' key list, audio parity with the
+``laion_clap`` package on real clips, the text tower by hand, loading of the authors' format.
+
+Nothing is downloaded: models have seeded random weights, the T5 tower is small (except on the
+meta device), and the tokenizer is a tiny Unigram model trained here and wrapped as
+``T5TokenizerFast`` (flan-t5-large's is not available offline).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+if importlib.util.find_spec("laion_clap") is None:
+    pytest.skip("laion-clap is not installed (pip install zsbench[laion])", allow_module_level=True)
+
+import soundfile as sf
+import torch
+
+import zsbench
+from zsbench.adapters import laion, reclap
+from zsbench.adapters.base import LoadOptions
+from zsbench.audio import Preprocessing, clip_seed, prepare_clip
+from zsbench.checkpoints import CheckpointUnavailable
+from zsbench.conformance import validate
+from zsbench.registry import MODELS
+
+SR = 48000
+TOL = 1e-4
+KEYS = Path("reference/reclap_compa_state_dict_keys.txt")
+STEREO_48K = "data/urbansound8k/audio_trimmed_fixture/fold1/135776-2-0-49.wav"
+SMALL_T5 = {"vocab_size": 128, "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4}
+LABELS = ("dog", "rain", "church bells", "chainsaw", "crackling fire", "crying baby " * 40)  # the last > 77 tokens
+SENTENCES = ("This is a sound of dog.", "a dog barks twice", "rain on a tin roof", "church bells ring at noon",
+             "a chainsaw cuts wood", "crackling fire in a stove", "a crying baby", "birds singing in the distance",
+             "an engine idling", "footsteps on gravel", "water drips from a tap", "people talk in a busy cafe")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def small_config(amodel: str = "HTSAT-tiny", **kw) -> reclap.T5ClapConfig:
+    return reclap.T5ClapConfig.from_dict({"amodel": amodel, "t5_config": SMALL_T5, **kw}, "test")
+
+
+def seeded_model(config: reclap.T5ClapConfig, seed: int = 0):
+    torch.manual_seed(seed)
+    return reclap.build_model(config).eval()
+
+
+def save_authors_format(model, path: Path, config: dict | None = None) -> Path:
+    """As the authors' training saves: DDP prefix, epoch, name and a live Adam state (one step at
+    lr 0, so its moment tensors exist but the weights stay as they are)."""
+    opt = torch.optim.Adam(model.parameters(), lr=0.0)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    opt.step()
+    model.zero_grad(set_to_none=True)
+    obj = {"epoch": 1, "name": "x", "state_dict": {"module." + k: v for k, v in model.state_dict().items()},
+           "optimizer": opt.state_dict()}
+    if config is not None:
+        obj["config"] = config
+    torch.save(obj, path)
+    return path
+
+
+def by_hand(model, tokenizer, texts, masked: bool = False) -> np.ndarray:
+    """The authors' text path written out: T5 tokenizer padded to 77, the encoder given the
+    attention mask, a mean over all 77 positions (or over real tokens), the MLP, L2 norm."""
+    tok = tokenizer(list(texts), padding="max_length", max_length=77, truncation=True, return_tensors="pt")
+    assert tok["input_ids"].shape == (len(texts), 77)
+    with torch.inference_mode():
+        hidden = model.text_branch(input_ids=tok["input_ids"], attention_mask=tok["attention_mask"]).last_hidden_state
+        if masked:
+            m = tok["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * m).sum(1) / m.sum(1)
+        else:
+            pooled = hidden.sum(1) / 77
+        emb = torch.nn.functional.normalize(model.text_projection(pooled), dim=-1)
+    return emb.numpy()
+
+
+def harness_audio(model, paths) -> tuple[np.ndarray, list[int]]:
+    """The harness's path: prepare_clip with the adapter's policy (whole clips for fusion), seeds."""
+    prep = Preprocessing(model.meta.sample_rate, model.meta.clip, crop="seeded")
+    windows = [prepare_clip(p, prep, str(p))[0] for p in paths]
+    seeds = [clip_seed(prep.seed, str(p)) for p in paths]
+    return model.embed_audio(windows, seeds=seeds), seeds
+
+
+def write_long_clip(path: Path, seconds: float = 15.0) -> Path:
+    """15 s at 48 kHz whose halves differ, so the fusion chunks matter."""
+    t = np.arange(int(seconds * SR)) / SR
+    noise = 0.1 * np.random.default_rng(7).standard_normal(t.size) * (t > seconds / 2)
+    audio = 0.3 * np.sin(2 * np.pi * (200 + 60 * t) * t) + noise
+    sf.write(path, audio.astype(np.float32), SR, subtype="FLOAT")
+    return path
+
+
+def max_diff(a, b) -> float:
+    return float(np.abs(np.asarray(a) - np.asarray(b)).max())
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory) -> Path:
+    """A tiny T5-style tokenizer: Unigram with T5's specials (pad 0, </s> 1, unk 2) and </s> appended."""
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=SMALL_T5["vocab_size"], unk_token="<unk>",
+                                      special_tokens=["<pad>", "</s>", "<unk>"])
+    tok.train_from_iterator(list(SENTENCES) * 5, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", 1)])
+    folder = tmp_path_factory.mktemp("t5-tokenizer")
+    transformers.T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                                 extra_ids=0).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def extra(tokenizer_dir) -> dict:
+    return {"tokenizer": str(tokenizer_dir), "t5_config": SMALL_T5}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, extra):
+    """A seeded small CompA-layout model (HTSAT-tiny, fusion), saved in the authors' format and
+    loaded back through --checkpoint."""
+    model = seeded_model(small_config())
+    path = save_authors_format(model, tmp_path_factory.mktemp("reclap") / "compa-small.pt")
+    adapter = reclap.CompaClap(LoadOptions(checkpoint=str(path), extra=extra))
+    return SimpleNamespace(model=model, path=path, adapter=adapter)
+
+
+@pytest.fixture(scope="module")
+def clips(esc50_clips, shared, tmp_path_factory) -> list[Path]:
+    """3 real ESC-50 clips (44.1 kHz, 5 s), the 1 s 48 kHz stereo fixture, a 15 s synthetic clip (last)."""
+    return [*esc50_clips[::130][:3], shared / STEREO_48K, write_long_clip(tmp_path_factory.mktemp("long") / "long.wav")]
+
+
+# --- structure ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_size() -> dict[str, dict]:
+    """State dicts of the full-size CompA and ReCLAP layouts (flan-t5-large), built on the meta
+    device: names and shapes, no memory."""
+    states = {}
+    for cls in (reclap.CompaClap, reclap.ReClap):
+        with torch.device("meta"):
+            states[cls.meta.name] = reclap.build_model(cls.config).state_dict()
+    return states
+
+
+@pytest.mark.slow
+def test_compa_layout_is_exactly_the_authors_key_list(shared, full_size):
+    expected = [line.strip() for line in (shared / KEYS).read_text().splitlines() if line.strip()]
+    assert len(expected) == len(set(expected)) == 468
+    state = full_size["compa-clap"]  # HTSAT-tiny + full flan-t5-large
+    assert set(state) == set(expected)
+    assert len(state) == 468 and list(state) == expected  # same names, same count, even the same order
+    assert all(t.device.type == "meta" for t in state.values())
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    assert shapes["text_branch.shared.weight"] == shapes["text_branch.encoder.embed_tokens.weight"] == (32128, 1024)
+    assert shapes["text_branch.encoder.block.23.layer.1.DenseReluDense.wi_0.weight"] == (2816, 1024)
+    assert shapes["text_branch.encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"] == (32, 16)
+    assert shapes["text_projection.0.weight"] == (512, 1024) and shapes["text_projection.2.weight"] == (512, 512)
+    assert shapes["audio_projection.0.weight"] == (512, 768)
+    assert shapes["audio_branch.patch_embed.proj.weight"] == (96, 1, 4, 4)
+    assert shapes["logit_scale_a"] == shapes["logit_scale_t"] == ()
+
+
+@pytest.mark.slow
+def test_reclap_layout_is_compa_with_htsat_base(full_size):
+    """HTSAT-base has 12 blocks in stage 3 where HTSAT-tiny has 6: the same names plus those
+    blocks' names, and wider audio tensors; the text side is identical."""
+    compa, base = full_size["compa-clap"], full_size["reclap"]
+    extra_blocks = set(base) - set(compa)
+    assert compa.keys() <= base.keys() and extra_blocks
+    assert {re.sub(r"blocks\.\d+\.", "blocks.N.", k) for k in extra_blocks} == \
+        {re.sub(r"blocks\.\d+\.", "blocks.N.", k) for k in compa if k.startswith("audio_branch.layers.2.blocks.5.")}
+    assert {int(k.split(".")[4]) for k in extra_blocks} == set(range(6, 12))
+    assert all(k.startswith("audio_branch.layers.2.blocks.") for k in extra_blocks)
+    for key, tiny_shape, base_shape in [("audio_branch.patch_embed.proj.weight", (96, 1, 4, 4), (128, 1, 4, 4)),
+                                        ("audio_branch.norm.weight", (768,), (1024,)),
+                                        ("audio_projection.0.weight", (512, 768), (512, 1024))]:
+        assert tuple(compa[key].shape) == tiny_shape and tuple(base[key].shape) == base_shape
+    text = [k for k in compa if not k.startswith("audio_branch.") and k != "audio_projection.0.weight"]
+    assert all(compa[k].shape == base[k].shape for k in text)
+
+
+# --- audio parity with the package -------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["HTSAT-tiny", "HTSAT-base"])
+def audio_pair(request, tmp_path_factory, extra, clips):
+    """Both sides' embeddings of ``clips``: laion_clap's fusion CLAP_Module (seeded) and our model
+    with its audio_branch/audio_projection weights, loaded from an authors'-format file."""
+    amodel = request.param
+    torch.manual_seed(1)
+    ref = laion.build_clap(amodel, fusion=True)
+    ours = seeded_model(small_config(amodel))
+    audio_prefixes = ("audio_branch.", "audio_projection.")
+    audio = {k: v for k, v in ref.model.state_dict().items() if k.startswith(audio_prefixes)}
+    result = ours.load_state_dict(audio, strict=False)
+    assert not result.unexpected_keys and not any(k.startswith(audio_prefixes) for k in result.missing_keys)
+    path = save_authors_format(ours, tmp_path_factory.mktemp("parity") / f"{amodel}.pt")
+    cls = reclap.ReClap if amodel == "HTSAT-base" else reclap.CompaClap
+    model = cls(LoadOptions(checkpoint=str(path), extra=extra))
+    emb, seeds = harness_audio(model, clips)
+    np.random.seed(seeds[-1])  # only the long clip (last) draws chunks: give it the same seed
+    ref_emb = ref.get_audio_embedding_from_filelist(x=[str(p) for p in clips], use_tensor=False)
+    long_other = model.embed_audio([prepare_clip(clips[-1], Preprocessing(SR, model.meta.clip, "seeded"), "x")[0]],
+                                   seeds=[seeds[-1] + 1])
+    del ref
+    return SimpleNamespace(amodel=amodel, emb=emb, ref=ref_emb, long_other=long_other)
+
+
+@pytest.mark.slow
+def test_audio_parity_with_laion_clap_fusion(audio_pair):
+    assert audio_pair.emb.shape == audio_pair.ref.shape == (5, 512)
+    np.testing.assert_allclose(np.linalg.norm(audio_pair.emb, axis=1), 1.0, atol=1e-5)
+    diff = max_diff(audio_pair.emb, audio_pair.ref)
+    print(f"\n[{audio_pair.amodel} fusion] audio max abs diff vs laion_clap file API: {diff:.2e}")
+    assert diff < TOL, diff
+    assert max_diff(audio_pair.long_other[0], audio_pair.emb[-1]) > 1e-5  # another seed, other chunks
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+def test_text_is_unmasked_mean_over_77_positions(tiny, tokenizer_dir):
+    prompts = [tiny.adapter.meta.templates[0].format(label=label) for label in LABELS]
+    assert prompts[0] == "This is a sound of dog"
+    got = tiny.adapter.embed_text(prompts)
+    expected = by_hand(tiny.model, tiny.adapter.tokenizer, prompts)
+    assert got.shape == (len(LABELS), 512) and got.dtype == np.float32
+    diff = max_diff(got, expected)
+    print(f"\n[text] max abs diff vs the authors' pooling by hand: {diff:.2e}")
+    assert diff < 1e-6, diff
+    tok = tiny.adapter.tokenize(prompts)
+    assert tok["input_ids"].shape == (len(LABELS), 77) and (tok["input_ids"][0, -1] == 0)  # padded with <pad>
+    assert tok["input_ids"][-1, -1] == 1 and tok["attention_mask"][-1].all()  # truncated, </s> kept
+
+
+@pytest.mark.slow
+def test_masked_pooling_is_a_real_recorded_choice(tiny, extra, tmp_path):
+    """t5-clap with pooling=masked: other text numbers, another fingerprint and meta."""
+    config = {"amodel": "HTSAT-tiny", "fusion": True, "t5_config": SMALL_T5}
+    path = save_authors_format(tiny.model, tmp_path / "own.pt", config=config)
+    mean = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), extra={"tokenizer": extra["tokenizer"]}))
+    masked = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), extra={"tokenizer": extra["tokenizer"],
+                                                                          "pooling": "masked"}))
+    prompts = ["This is a sound of dog.", "rain on a tin roof"]
+    a, b = mean.embed_text(prompts), masked.embed_text(prompts)
+    assert max_diff(a, tiny.adapter.embed_text(prompts)) < 1e-6  # mean pooling is the authors'
+    assert max_diff(b, by_hand(tiny.model, masked.tokenizer, prompts, masked=True)) < 1e-6
+    print(f"\n[text] masked vs unmasked pooling: max abs diff {max_diff(a, b):.3f}")
+    assert max_diff(a, b) > 1e-2
+    assert mean.fingerprint() != masked.fingerprint() and mean.fingerprint() != tiny.adapter.fingerprint()
+    assert "MASKED" in masked.meta.description and "MASKED" not in mean.meta.description
+
+
+@pytest.mark.parametrize("cls", [reclap.ReClap, reclap.CompaClap])
+def test_authors_models_refuse_masked_pooling(cls, extra, tmp_path):
+    with pytest.raises(ValueError, match="masked pooling is offered for t5-clap"):
+        cls(LoadOptions(checkpoint=str(tmp_path / "unused.pt"), extra={**extra, "pooling": "masked"}))
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+def test_round_trip_through_the_authors_format(tiny, clips):
+    obj = torch.load(tiny.path, map_location="cpu", weights_only=True)  # the optimizer state is weights-only safe
+    assert set(obj) == {"epoch", "name", "state_dict", "optimizer"} and obj["optimizer"]["state"]
+    assert all(k.startswith("module.") for k in obj["state_dict"])
+    loaded = tiny.adapter.clap.model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in tiny.model.state_dict().items())
+    texts = ["a dog barks", "rain on a tin roof"]
+    assert np.array_equal(tiny.adapter.embed_text(texts), by_hand(tiny.model, tiny.adapter.tokenizer, texts))
+    get_audio_features = laion._import_laion_clap().training.data.get_audio_features
+    prep = Preprocessing(SR, tiny.adapter.meta.clip, "seeded")
+    wav = torch.from_numpy(prepare_clip(clips[0], prep, "c")[0])
+    feats = get_audio_features({}, wav, 10 * SR, "fusion", "repeatpad", tiny.adapter.clap.model_cfg["audio_cfg"])
+    with torch.inference_mode():
+        expected = tiny.model.get_audio_embedding([feats]).numpy()
+    assert np.array_equal(tiny.adapter.embed_audio([wav.numpy()], seeds=[0]), expected)
+
+
+def test_fingerprint_follows_the_weights(tiny, extra, tmp_path):
+    again = reclap.CompaClap(LoadOptions(checkpoint=str(tiny.path), extra=extra))
+    assert again.fingerprint() == tiny.adapter.fingerprint()
+    state = {k: v.clone() for k, v in tiny.model.state_dict().items()}
+    state["logit_scale_a"] += 1e-3
+    torch.save({"state_dict": {"module." + k: v for k, v in state.items()}}, tmp_path / "other.pt")
+    other = reclap.CompaClap(LoadOptions(checkpoint=str(tmp_path / "other.pt"), extra=extra))
+    assert other.fingerprint() != tiny.adapter.fingerprint()
+
+
+def test_missing_and_unexpected_keys_are_named(tiny, extra, tmp_path):
+    state = {"module." + k: v for k, v in tiny.model.state_dict().items() if k != "text_projection.2.bias"}
+    state["module.text_branch.adapter.weight"] = torch.zeros(2)
+    path = tmp_path / "wrong.pt"
+    torch.save({"epoch": 1, "name": "x", "state_dict": state}, path)
+    with pytest.raises(ValueError) as err:
+        reclap.CompaClap(LoadOptions(checkpoint=str(path), extra=extra))
+    message = str(err.value)
+    assert str(path) in message and "text_projection.2.bias" in message and "text_branch.adapter.weight" in message
+    assert "LAION-CLAP" not in message and "t5_config" in message
+
+
+def test_wrong_architecture_names_the_keys(tiny, extra):
+    with pytest.raises(ValueError) as err:  # an HTSAT-tiny file for the HTSAT-base model
+        reclap.ReClap(LoadOptions(checkpoint=str(tiny.path), extra=extra))
+    message = str(err.value)
+    assert str(tiny.path) in message and "missing keys 87 [audio_branch.layers.2.blocks.10." in message
+    assert "unexpected keys 0" in message and "keys with other shapes" in message  # HTSAT-tiny is narrower
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_code_running_pickle_is_refused(extra, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    state = {"module.logit_scale_a": torch.zeros(())}
+    torch.save({"epoch": 1, "state_dict": state, "optimizer": _Payload(marker)}, path)
+    with pytest.raises(ValueError, match=r"refused.*posix\.system.*weights_only=False") as err:
+        reclap.ReClap(LoadOptions(checkpoint=str(path), extra=extra))
+    assert str(path) in str(err.value) and "LAION-CLAP" not in str(err.value)
+    assert not marker.exists()
+    with open(path, "wb") as f:  # a bare pickle, not torch's zip format
+        pickle.dump(_Payload(marker), f)
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        reclap.ReClap(LoadOptions(checkpoint=str(path), extra=extra))
+    assert not marker.exists()
+
+
+def test_not_a_checkpoint_names_the_file_and_the_way_to_get_weights(extra, tmp_path):
+    text, empty = tmp_path / "notes.pt", tmp_path / "empty.pt"
+    text.write_text("not weights")
+    torch.save({"epoch": 3, "name": "x"}, empty)
+    with pytest.raises(ValueError, match=re.escape(str(text))):
+        reclap.ReClap(LoadOptions(checkpoint=str(text), extra=extra))
+    with pytest.raises(ValueError, match=re.escape(str(empty)) + ".*no model weights.*Google Drive"):
+        reclap.ReClap(LoadOptions(checkpoint=str(empty), extra=extra))
+
+
+def test_no_checkpoint_says_how_to_get_it(extra):
+    assert reclap.ReClap.weights.url is None and reclap.ReClap.weights.hub_repo is None
+    with pytest.raises(CheckpointUnavailable, match="Google Drive.*drive.google.com"):
+        reclap.ReClap(LoadOptions(extra=extra))
+    with pytest.raises(CheckpointUnavailable, match="not published"):
+        reclap.CompaClap(LoadOptions(extra=extra))
+
+
+def test_tokenizer_comes_from_the_hub_cache(tokenizer_dir, tmp_path, monkeypatch):
+    """Offline and absent: the error says how to get flan-t5-large's tokenizer files (and only
+    those); present in the Hub cache: it is used."""
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(CheckpointUnavailable, match="huggingface-cli download google/flan-t5-large tokenizer.json"):
+        reclap.load_tokenizer(None)
+    snapshot = tmp_path / "hub" / "models--google--flan-t5-large" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0" * 40)
+    for name in reclap.TOKENIZER_FILES:
+        (snapshot / name).write_bytes((tokenizer_dir / name).read_bytes())
+    tok = reclap.load_tokenizer(None)
+    assert tok("a dog barks")["input_ids"][-1] == tok.eos_token_id == 1
+
+
+def test_options_are_checked(extra, tmp_path):
+    with pytest.raises(ValueError, match="unknown model option.*amodel"):
+        reclap.ReClap(LoadOptions(extra={**extra, "amodel": "HTSAT-tiny"}))
+    with pytest.raises(ValueError, match="not T5Config fields"):
+        small_config(t5_config={"d_modle": 8})
+    with pytest.raises(ValueError, match="--crop seeded"):
+        reclap.ReClap(LoadOptions(crop="centre", extra=extra))
+
+
+def test_t5_clap_config_from_file_wins_and_clashes_are_named(tiny, extra, tmp_path):
+    config = {"amodel": "HTSAT-tiny", "fusion": True, "t5_config": SMALL_T5, "pooling": "mean"}
+    path = save_authors_format(tiny.model, tmp_path / "own.pt", config=config)
+    model = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), extra={"tokenizer": extra["tokenizer"]}))
+    assert model.config.amodel == "HTSAT-tiny" and model.config.t5_config["d_model"] == 32
+    with pytest.raises(ValueError, match=r"amodel.*contradict.*own\.pt"):
+        reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), extra={**extra, "amodel": "HTSAT-base"}))
+    bare = tmp_path / "bare.pt"
+    torch.save({"state_dict": tiny.model.state_dict()}, bare)  # no config: the options say it
+    model = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(bare), extra={**extra, "amodel": "HTSAT-tiny"}))
+    assert model.fingerprint() != tiny.adapter.fingerprint()  # same weights, other model name and template
+
+
+@pytest.mark.slow
+def test_t5_clap_without_fusion_crops_like_laion(extra, tmp_path):
+    """A non-fusion model of our recipe: the harness cuts the 10 s window (any --crop), the
+    meta says so, and the fusion-only layers are neither expected nor accepted."""
+    model = seeded_model(small_config(fusion=False))
+    assert not any("fusion_model" in k or "mel_conv2d" in k for k in model.state_dict())
+    path = save_authors_format(model, tmp_path / "plain.pt", config={"amodel": "HTSAT-tiny", "fusion": False,
+                                                                      "t5_config": SMALL_T5})
+    adapter = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), crop="centre",
+                                              extra={"tokenizer": extra["tokenizer"]}))
+    assert adapter.meta.clip.long == "random" and "fusion off" in adapter.meta.description
+    window = np.random.default_rng(0).uniform(-0.1, 0.1, (1, 10 * SR)).astype(np.float32)
+    assert adapter.embed_audio(window).shape == (1, 512)
+
+
+# --- harness ----------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_conformance(tiny):
+    validate(tiny.adapter)
+
+
+@pytest.mark.slow
+def test_evaluate_end_to_end(tiny, extra, tmp_path):
+    config = {"amodel": "HTSAT-tiny", "fusion": True, "t5_config": SMALL_T5}
+    path = save_authors_format(tiny.model, tmp_path / "own.pt", config=config)
+    result = zsbench.evaluate(model="t5-clap", checkpoint=str(path), model_options={"tokenizer": extra["tokenizer"]},
+                              task="synthworld", task_options={"n_per_class": 1}, prompts="template", workers=0)
+    record = result.record
+    assert record.task["n_scored"] == record.task["n_items"] == 18
+    meta = record.model["meta"]
+    assert meta["clip"]["long"] == "fusion" and "pooling: unmasked mean" in meta["description"]
+    assert record.model["fingerprint"] == reclap.T5ClapRecipe(LoadOptions(checkpoint=str(path), extra={
+        "tokenizer": extra["tokenizer"]})).fingerprint()
+    report = result.report.to_dict()
+    assert 0.0 <= report["values"][report["headline"]] <= 1.0
+
+
+def test_registry_facts():
+    for name, template in [("reclap", "This is a sound of {label}."), ("compa-clap", "This is a sound of {label}"),
+                           ("t5-clap", "This is a sound of {label}.")]:
+        cls = MODELS.get(name)
+        meta = cls.meta
+        assert meta.templates == (template,) and meta.embed_dim == 512 and meta.sample_rate == 48000
+        assert meta.clip.samples(48000) == 480000 and meta.clip.short == "repeatpad" and meta.clip.long == "fusion"
+        assert meta.clip.int16 and meta.clip.resampler == laion.RESAMPLER == "soxr-hq"
+    assert reclap.ReClap.config.amodel == "HTSAT-base" and reclap.CompaClap.config.amodel == "HTSAT-tiny"
+    assert reclap.ReClap.config.t5_config == reclap.FLAN_T5_LARGE
+
+
+@pytest.mark.slow
+def test_import_stays_light():
+    script = textwrap.dedent("""
+        import sys
+        from zsbench.adapters import reclap
+        heavy = [m for m in ("laion_clap", "torch", "transformers") if m in sys.modules]
+        assert not heavy, heavy
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
