@@ -48,7 +48,7 @@ def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--model", "nope"], "Unknown model 'nope'. Valid models: demo"),
+    (["run", "--model", "nope"], "Unknown model 'nope'. Valid models: compa-clap, demo, hf-clap"),
     (["run", "--task", "folder"], "Pass --data-root"),
     (["run", "--on-bad-audio", "ignore"], "--on-bad-audio 'ignore'"),
     (["run", "--task-option", "n_per_class"], "expected KEY=VALUE"),

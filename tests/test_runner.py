@@ -163,7 +163,7 @@ def test_multilabel_csv_task_scores_map(isolated, esc50_clips):
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
-    ({"model": "clap-nope"}, UnknownNameError, "Valid models: demo"),
+    ({"model": "clap-nope"}, UnknownNameError, "Valid models: .*demo"),
     ({"task": "esc5O"}, UnknownNameError, "Valid tasks: .*synthworld"),
     ({"prompts": "augmentd"}, UnknownNameError, "Valid prompt strategys: .*template"),
     ({"task": "folder", "task_options": {}}, MissingDataError, "--data-root"),
