@@ -12,6 +12,7 @@ import importlib.util
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -472,3 +473,27 @@ def test_import_stays_light():
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_reclap_on_esc50_with_augmented_prompts(extra, esc50_clips, shared, tmp_path):
+    """The issue's `zsbench run --model reclap --checkpoint PATH --task esc50 --prompts augmented`,
+    with a seeded small-T5 ReCLAP (HTSAT-base) file in the authors' format, on 8 real clips laid
+    out as the official ESC-50 release (the other listed clips absent: allow_missing)."""
+    import soundfile as sf
+
+    path = save_authors_format(seeded_model(small_config("HTSAT-base")), tmp_path / "base_rewritten.pt")
+    root = tmp_path / "ESC-50"
+    (root / "meta").mkdir(parents=True)
+    (root / "audio").mkdir()
+    shutil.copy(shared / "data/esc50/meta/esc50.csv", root / "meta/esc50.csv")
+    for clip in esc50_clips[::50]:
+        audio, rate = sf.read(clip, dtype="int16")
+        sf.write(root / "audio" / f"{clip.stem}.wav", audio, rate, subtype="PCM_16")
+    with pytest.warns(Warning, match="8 of 2000"):
+        record = zsbench.evaluate(model="reclap", checkpoint=str(path), model_options=extra, task="esc50",
+                                  data_root=str(root), task_options={"allow_missing": True},
+                                  prompts="augmented", n=2, workers=0).record
+    assert record.model["name"] == "reclap" and record.task["n_scored"] == 8
+    assert record.prompts["strategy"] == "augmented" and record.prompts["n_prompts"] == 2 * 50
+    assert record.prompts["params"]["bank"].endswith("esc50.json")

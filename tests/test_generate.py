@@ -5,6 +5,7 @@ retry policy, key hygiene and the transformers backend with a tiny random model.
 from __future__ import annotations
 
 import csv
+import os
 import json
 import re
 import threading
@@ -400,3 +401,41 @@ def test_hf_backend_with_a_tiny_random_model(hf_cache, isolated):
     report = generate_bank("demo", ["dog"], llm, out=isolated / "b.json", t=1, n=1, cache_dir=isolated / "llm",
                            max_attempts=2, progress=False)
     assert report.requests == 2 and "no usable reply in 2 attempts" in report.failures["dog"]
+
+
+def test_cli_generate_then_show(server, key, isolated):
+    """`zsbench prompts generate` through its entry point against the local server, then `show`."""
+    import subprocess
+    import sys
+
+    fake = server()
+    zsb = Path(sys.executable).parent / "zsbench"
+    out = isolated / "synthworld-bank.json"
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.run([str(zsb), "prompts", "generate", "--task", "synthworld", "--llm", "openai:fake-model",
+                           "--base-url", fake.url, "--api-key-env", KEY_ENV, "--t", "2", "--n", "3",
+                           "--out", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    bank = load_bank(out)
+    assert len(bank.labels) == 18 and not validate(bank.labels, t=2, n=3)
+    no_key_anywhere(isolated)
+    shown = subprocess.run([str(zsb), "prompts", "show", str(out), "--label", "siren"], capture_output=True,
+                           text=True, env=env, timeout=300).stdout
+    assert "siren" in shown and bank.descriptions("siren")[0] in shown and bank.captions("siren")[0] in shown
+
+
+def test_cli_show_shipped_bank_entry():
+    import subprocess
+    import sys
+
+    zsb = Path(sys.executable).parent / "zsbench"
+    shown = subprocess.run([str(zsb), "prompts", "show", "esc50", "--label", "dog"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "250"}, timeout=300)
+    assert shown.returncode == 0
+    bank = load_bank("esc50")
+    lines = shown.stdout
+    assert all(d in lines for d in bank.descriptions("dog")) and len(bank.captions("dog")) == 50
+    assert all(c in lines for c in bank.captions("dog"))
+    missing = subprocess.run([str(zsb), "prompts", "show", "esc50", "--label", "unicorn"], capture_output=True,
+                             text=True, timeout=300)
+    assert missing.returncode == 2 and "no entry for label 'unicorn'" in missing.stderr
