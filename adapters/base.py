@@ -6,10 +6,11 @@ fill and crop rule, template), so the harness can decode, cache and score any mo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -89,3 +90,32 @@ def check_device(device: str) -> str:
         raise ValueError("device 'mps' is not available on this machine; use --device cpu")
     torch.device(device)  # raises on malformed names
     return device
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    """Hash of a state dict's names, dtypes, shapes and bytes in sorted key order: the same
+    weights give the same digest whatever file, path or key order they came from."""
+    import torch
+
+    h = hashlib.blake2b(digest_size=20)
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def numpy_global_seed(seed: int | None) -> Iterator[None]:
+    """Reference code (LAION fusion, ClapFeatureExtractor) crops with NumPy's global generator:
+    seed it for one call from the clip's seed, then restore it so nothing else changes.
+    ``None`` leaves it alone: the reference's own randomness (``--crop random``)."""
+    if seed is None:
+        yield
+        return
+    saved = np.random.get_state()
+    np.random.seed(int(seed) % 2**32)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)

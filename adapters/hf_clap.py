@@ -35,14 +35,14 @@ import hashlib
 import json
 import pickle
 import re
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
+                                   numpy_global_seed, state_digest)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -83,33 +83,6 @@ def _class_meta(name: str, hub_id: str, long: str, what: str) -> ModelMeta:
                     f"{'fusion' if long == 'fusion' else 'rand_trunc'}, no int16 round trip",
         reference=REFERENCE,
     )
-
-
-@contextmanager
-def _numpy_seed(seed: int | None) -> Iterator[None]:
-    """ClapFeatureExtractor draws crops from numpy's global RNG: seed it for one call, then
-    restore it so that seeding here changes nothing else in the process."""
-    if seed is None:
-        yield
-        return
-    state = np.random.get_state()
-    np.random.seed(int(seed) % 2**32)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
-def _weights_digest(model: Any) -> str:
-    """The loaded tensors (not the files), in a stable key order: same weights, same digest."""
-    import torch
-
-    h = hashlib.blake2b(digest_size=20)
-    for key, tensor in sorted(model.state_dict().items()):
-        t = tensor.detach().to("cpu").contiguous()
-        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}\0".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy())
-    return h.hexdigest()
 
 
 def _files_digest(folder: Path) -> str:
@@ -230,7 +203,7 @@ class HFClap:
                              "has audio_config.enable_fusion false; the two files are from different checkpoints")
         self.meta = replace(type(self).meta, sample_rate=int(self.extractor.sampling_rate),
                             clip=_policy(self.extractor, self.folder), embed_dim=int(model.config.projection_dim))
-        self._digests = (_weights_digest(model), _files_digest(self.folder))
+        self._digests = (state_digest(model.state_dict()), _files_digest(self.folder))
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
 
@@ -265,7 +238,7 @@ class HFClap:
             return np.zeros((0, self.meta.embed_dim), dtype=np.float32)
         features, longer = [], []
         for i, window in enumerate(windows):
-            with _numpy_seed(None if seeds is None else seeds[i]):
+            with numpy_global_seed(None if seeds is None else seeds[i]):
                 out = self.extractor([window], sampling_rate=self.extractor.sampling_rate, return_tensors="pt")
             features.append(out["input_features"])
             longer.append(out["is_longer"])

@@ -23,7 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
+                                   numpy_global_seed, state_digest)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -181,20 +182,6 @@ def load_checked(model, state: dict[str, Any], path: Path, what: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
-@contextlib.contextmanager
-def _numpy_seed(seed: int | None) -> Iterator[None]:
-    """LAION's crops draw from NumPy's global generator: seed it per clip, then put it back."""
-    if seed is None:
-        yield
-        return
-    saved = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
-
-
 class LaionClap:
     """A LAION-CLAP checkpoint; the registered subclasses fix the architecture and weights."""
 
@@ -222,17 +209,13 @@ class LaionClap:
 
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            import torch
             from importlib.metadata import version
 
-            h = hashlib.sha256()
-            for key, tensor in sorted(self.clap.model.state_dict().items()):
-                h.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
-                h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
             vocab = json.dumps(self.clap.tokenize.get_vocab(), sort_keys=True).encode()
             config = {"amodel": self.amodel, "fusion": self.fusion, "fusion_type": FUSION_TYPE if self.fusion else None,
                       "model_cfg": self.clap.model_cfg, "tokenizer": TOKENIZER, "laion_clap": version("laion_clap")}
-            self._fingerprint = fingerprint_of("laion-clap", config, self.meta.to_dict(), h.hexdigest(),
+            self._fingerprint = fingerprint_of("laion-clap", config, self.meta.to_dict(),
+                                               state_digest(self.clap.model.state_dict()),
                                                hashlib.sha256(vocab).hexdigest())
         return self._fingerprint
 
@@ -249,7 +232,7 @@ class LaionClap:
         inputs = []
         for i, window in enumerate(windows):
             wav = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32))
-            with _numpy_seed(None if seeds is None else int(seeds[i])):
+            with numpy_global_seed(None if seeds is None else int(seeds[i])):
                 inputs.append(get_audio_features({}, wav, n, data_truncating="fusion" if self.fusion else "rand_trunc",
                                                  data_filling="repeatpad", audio_cfg=self.clap.model_cfg["audio_cfg"]))
         with torch.inference_mode():

@@ -23,7 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
+                                   state_digest)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -80,7 +81,7 @@ class _MSCLAP:
             vocab = hashlib.sha256(repr(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()
             self._fingerprint = fingerprint_of(
                 "msclap", package_version("msclap"), self.version, self.wrapper.config_as_str, self.meta.to_dict(),
-                type(tokenizer).__name__, vocab, tensor_digest(self.wrapper.clap.state_dict()))
+                type(tokenizer).__name__, vocab, state_digest(self.wrapper.clap.state_dict()))
         return self._fingerprint
 
     def embed_audio(self, windows: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
@@ -185,18 +186,6 @@ def _some(keys: list[str], limit: int = 8) -> str:
         return "none"
     more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
     return f"{len(keys)} key(s): {', '.join(keys[:limit])}{more}"
-
-
-def tensor_digest(state: dict[str, Any]) -> str:
-    """Hash of names, shapes, dtypes and bytes of a state dict, in sorted key order."""
-    import torch
-
-    h = hashlib.blake2b(digest_size=20)
-    for name in sorted(state):
-        t = state[name].detach().cpu().contiguous()
-        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy())
-    return h.hexdigest()
 
 
 def build_wrapper(version: str, path: Path) -> Any:

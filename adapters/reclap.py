@@ -47,8 +47,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from zsbench.adapters import laion
-from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize
-from zsbench.adapters.msclap import tensor_digest
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
+                                   state_digest)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -302,7 +302,7 @@ class T5ClapAdapter(laion.LaionClap):
                      "laion_clap": version("laion_clap"), "transformers": version("transformers")}
             tokenizer = hashlib.sha256(json.dumps(backend, sort_keys=True).encode()).hexdigest()
             self._fingerprint = fingerprint_of("t5-clap", setup, self.meta.to_dict(),
-                                               tensor_digest(self.clap.model.state_dict()), tokenizer)
+                                               state_digest(self.clap.model.state_dict()), tokenizer)
         return self._fingerprint
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
