@@ -79,21 +79,19 @@ def test_missing_label_and_missing_bank(tmp_path):
         AugmentedStrategy(META, task_id="no-such-task")
 
 
-def test_run_with_augmented_and_description_on_synthworld(isolated, tmp_path):
-    """End to end through the runner with a bank covering synthworld's labels."""
+def test_run_with_augmented_and_description_on_synthworld(isolated):
+    """End to end through the runner with the shipped synthworld bank (chosen by task id)."""
     import zsbench
-    from zsbench import synthworld
 
-    labels = {c.name: [{"text": f"{c.summary} ({k})", "captions": [f"{c.name} in place {k}.{j}" for j in range(3)]}
-                       for k in range(2)] for c in synthworld.CLASSES}
-    bank = write_bank(tmp_path / "sw.json", labels, task="synthworld")
-    common = {"task_options": {"n_per_class": 1}, "workers": 0, "bank": bank}
-    aug = zsbench.evaluate(prompts="augmented", n=2, seed=3, **common).record
+    common = {"task_options": {"n_per_class": 1}, "workers": 0, "seed": 3}
+    aug = zsbench.evaluate(prompts="augmented", n=2, **common).record
     assert aug.prompts["params"]["n"] == 2 and aug.prompts["params"]["seed"] == 3
-    assert aug.prompts["n_prompts"] == 2 * len(labels)
-    desc = zsbench.evaluate(prompts="description", seed=3, **common).record  # same crops: audio reused
-    assert desc.prompts["n_prompts"] == 2 * len(labels) and desc.cache["audio_computed"] == 0
+    assert aug.prompts["params"]["bank"].endswith("synthworld.json")
+    assert aug.prompts["n_prompts"] == 2 * 18
+    desc = zsbench.evaluate(prompts="description", **common).record
+    assert desc.prompts["n_prompts"] == 5 * 18 and desc.cache["audio_computed"] == 0  # same crops: reused
     assert aug.prompts["bank_hash"] != desc.prompts["bank_hash"]
+    assert aug.prompts["params"]["bank_sha256"] == desc.prompts["params"]["bank_sha256"] == load_bank("synthworld").sha256
 
 
 @pytest.mark.skipif(not list(BANKS_DIR.glob("*.json")), reason="no banks shipped yet")
