@@ -19,6 +19,7 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 N_CLIPS = int(os.environ.get("ZSBENCH_BENCH_LAION_CLIPS", "64"))
 BATCH = 16
+WORKERS = int(os.environ["ZSBENCH_BENCH_WORKERS"]) if "ZSBENCH_BENCH_WORKERS" in os.environ else None  # None: default
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +57,11 @@ def test_laion_harness_embed_audio(benchmark, models, clips, esc50_clips):
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, "seeded")
 
     def go():
-        return embed_audio(model, clips, prep, EmbeddingCache(None, "x"), batch_size=BATCH, workers=2, progress=False)
+        return embed_audio(model, clips, prep, EmbeddingCache(None, "x"), batch_size=BATCH, workers=WORKERS, progress=False)
 
-    result = benchmark.pedantic(go, rounds=2, iterations=1)
+    result = benchmark.pedantic(go, rounds=2, iterations=1, warmup_rounds=1)
     assert result.computed == len(clips)
-    _record(benchmark, clips, esc50_clips, path="zsbench.embed.embed_audio, 2 workers, no cache")
+    _record(benchmark, clips, esc50_clips, path=f"zsbench.embed.embed_audio, workers={WORKERS or 'default (0 on CPU)'}, no cache")
 
 
 def test_laion_package_filelist(benchmark, models, clips, esc50_clips):
@@ -70,6 +71,6 @@ def test_laion_package_filelist(benchmark, models, clips, esc50_clips):
         return np.concatenate([ref.get_audio_embedding_from_filelist(x=[str(p) for p in clips[i:i + BATCH]])
                                for i in range(0, len(clips), BATCH)])
 
-    emb = benchmark.pedantic(go, rounds=2, iterations=1)
+    emb = benchmark.pedantic(go, rounds=2, iterations=1, warmup_rounds=1)
     assert emb.shape == (len(clips), 512)
     _record(benchmark, clips, esc50_clips, path="CLAP_Module.get_audio_embedding_from_filelist")

@@ -65,7 +65,7 @@ def test_harness_embed_audio(benchmark, models, esc50_clips):
     prep = Preprocessing(ours.meta.sample_rate, ours.meta.clip, "seeded")
 
     def go():
-        return embed_audio(ours, clips, prep, EmbeddingCache(None, "x"), batch_size=BATCH, workers=2, progress=False)
+        return embed_audio(ours, clips, prep, EmbeddingCache(None, "x"), batch_size=BATCH, progress=False)
 
     result = benchmark.pedantic(go, rounds=1, iterations=1, warmup_rounds=0)
     assert result.computed == len(clips)

@@ -65,7 +65,7 @@ def run_cmd(
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="where the task's data lives"),
     batch_size: int = typer.Option(32, "--batch-size"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (0: in-process)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 with a GPU)"),
     device: str = typer.Option("cpu", "--device"),
     crop: str = typer.Option("seeded", "--crop", help="long clips: seeded, centre, start, chunks, or random (reference)"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),

@@ -179,7 +179,7 @@ def run(config: RunConfig) -> RunResult:
     cache = EmbeddingCache(cache_root, fingerprint)
     try:
         audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
-                            config.workers, config.on_bad_audio, config.progress)
+                            config.workers, config.on_bad_audio, config.progress, config.device)
         lap("audio")
         text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress)
         lap("text")
