@@ -64,6 +64,7 @@ def run_cmd(
     pooling: str = typer.Option("embedding-mean", "--pooling", help="embedding-mean or score-mean"),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="where the task's data lives"),
+    folds: Optional[str] = typer.Option(None, "--folds", help="ESC-50 / US8K folds to score, e.g. 1 or 1,2"),
     batch_size: int = typer.Option(32, "--batch-size"),
     workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 with a GPU)"),
     device: str = typer.Option("cpu", "--device"),
@@ -93,7 +94,7 @@ def run_cmd(
             output=str(output) if output else None,
             save_predictions=str(save_predictions) if save_predictions else None, progress=not quiet,
             model_options=_parse_kv(model_option, "--model-option"),
-            task_options=_parse_kv(task_option, "--task-option"),
+            task_options={**_parse_kv(task_option, "--task-option"), **({"folds": folds} if folds else {})},
         )
     except KeyboardInterrupt:
         _fail("interrupted. Embeddings of the batches already finished are cached; run the same command again "
