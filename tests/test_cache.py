@@ -112,3 +112,4 @@ def test_no_cache(tmp_path):
     cache = EmbeddingCache(None, "fp")
     assert not cache.enabled and cache.disabled_reason
     assert cache.get_audio("p", ["a"]) == {}
+

@@ -64,6 +64,9 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     import torch
     from torch.utils.data import DataLoader
 
+    from zsbench.allocator import keep_buffers_on_heap
+
+    keep_buffers_on_heap()
     keys = cache.clip_keys(paths) if cache.enabled else [str(p) for p in paths]
     use_cache = cache.enabled and prep.deterministic  # a random crop is a new input every run
     found = cache.get_audio(prep.key(), keys) if use_cache else {}
