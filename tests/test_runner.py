@@ -204,3 +204,18 @@ def test_retrieval_task_end_to_end(isolated):
     # the same clips as the classification task: audio comes from the cache
     again = zsbench.evaluate(**SMALL).record
     assert again.cache["audio_computed"] == 0
+
+
+def test_a_loaded_model_is_evaluated_without_reloading(isolated, monkeypatch):
+    """Sweeps and the training recipe pass the adapter they hold; the registry is not asked."""
+    from zsbench.adapters.base import LoadOptions
+    from zsbench.registry import MODELS
+
+    model = MODELS.get("demo")(LoadOptions())
+
+    def no_reload(name):
+        raise AssertionError(f"model {name!r} was loaded again")
+
+    monkeypatch.setattr(MODELS, "get", no_reload)
+    rec = zsbench.evaluate(model, **SMALL).record
+    assert rec.model["name"] == "demo" and rec.model["fingerprint"] == model.fingerprint()

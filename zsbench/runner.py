@@ -148,7 +148,9 @@ def _targets(task: Task, scored: list[int]) -> np.ndarray:
     return np.asarray([task.items[i].targets[0] for i in scored], dtype=np.int64)
 
 
-def run(config: RunConfig) -> RunResult:
+def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
+    """``model``: an already loaded adapter (a sweep reuses one across points; the training
+    recipe evaluates the model it is training). ``config.model`` then only names it."""
     config.validate()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -159,8 +161,9 @@ def run(config: RunConfig) -> RunResult:
         timings[stage] = round(now - clock, 4)
         clock = now
 
-    model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options),
-                                                 crop=config.crop))
+    if model is None:
+        model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options),
+                                                     crop=config.crop))
     fingerprint = model.fingerprint()
     lap("load_model")
     loader = TASKS.get(config.task)
