@@ -1,13 +1,14 @@
 """Where each dataset is published, with the checksums its publisher lists.
 
 Checksums are the md5 values published with each record (Zenodo lists md5 per file; the ESC-50
-GitHub archive's value is the one the soundata loaders use). ``None`` means no checksum is
-published; those copies are verified by ``zsbench data verify`` (counts and headers) only.
+GitHub archive's value is the one the soundata loaders use). For ``ZenodoRecord`` sources the
+file list and md5s are read from Zenodo's API when downloading. ``None`` means no checksum is
+published (NSynth); such copies are verified by ``zsbench data verify`` (counts and headers) only.
 """
 
 from __future__ import annotations
 
-from zsbench.datasets import Archive, DatasetSource
+from zsbench.datasets import Archive, DatasetSource, ZenodoRecord
 
 ZENODO = "https://zenodo.org/records"
 YOUTUBE = ("The audio comes from YouTube and has no archive: extract each clip's audio as WAV or "
@@ -32,12 +33,10 @@ SOURCES: dict[str, DatasetSource] = {
     ), checks={"clotho_captions_evaluation.csv": "1b16b9e57cf7bdb7f13a13802aeb57e2"}),
     "nsynth": DatasetSource(archives=(
         Archive("http://download.magenta.tensorflow.org/datasets/nsynth/nsynth-test.jsonwav.tar.gz"),)),
-    "tut2018": DatasetSource(archives=tuple(
-        Archive(f"{ZENODO}/1228142/files/TUT-urban-acoustic-scenes-2018-development.{part}.zip")
-        for part in ("meta", *(f"audio.{k}" for k in range(1, 14))))),
-    "cochlscene": DatasetSource(manual="CochlScene is distributed from its Zenodo/GitHub page after accepting "
-                                       "its licence: download it and extract it so that CochlScene/Test/<Scene>/*.wav "
-                                       "exists under the data root."),
+    "tut2018": DatasetSource(zenodo=ZenodoRecord("1228142", (
+        "TUT-urban-acoustic-scenes-2018-development.meta.zip", "TUT-urban-acoustic-scenes-2018-development.audio.*.zip"))),
+    # The whole release (Train, Val, Test) is one 54 GB split zip; only Test is scored.
+    "cochlscene": DatasetSource(zenodo=ZenodoRecord("7080122", ("CochlScene.z*",))),
     "audiocaps": DatasetSource(manual=YOUTUBE.format(task="audiocaps")),
     "audioset": DatasetSource(manual=YOUTUBE.format(task="audioset")),
     "vggsound": DatasetSource(manual=YOUTUBE.format(task="vggsound")),

@@ -171,7 +171,7 @@ def test_sources_are_well_formed():
     from zsbench.tasks.downloads import SOURCES
 
     for task, source in SOURCES.items():
-        assert source.archives or source.manual, task
+        assert source.archives or source.manual or source.zenodo, task
         for a in source.archives:
             assert a.url.startswith(("https://", "http://")) and a.filename
             assert a.md5 is None or len(a.md5) == 32
@@ -185,3 +185,64 @@ def test_esc50_metadata_checksum_matches_the_real_file(shared):
     assert download.file_digest(real, "md5") == SOURCES["esc50"].checks["meta/esc50.csv"]
     clotho = shared / "data" / "clotho" / "clotho_captions_evaluation.csv"
     assert download.file_digest(clotho, "md5") == SOURCES["clotho"].checks["clotho_captions_evaluation.csv"]
+
+
+def zenodo_listing(server: str, names: list[str], md5s: dict[str, str]) -> bytes:
+    """The shape of Zenodo's ``/api/records/<id>`` answer (InvenioRDM): files with key, md5, link."""
+    import json
+
+    return json.dumps({"id": 1, "files": [
+        {"key": n, "size": len(Files.files[n]), "checksum": f"md5:{md5s[n]}",
+         "links": {"self": f"{server}/api/records/1/files/{n}/content"}} for n in names]}).encode()
+
+
+def test_cochlscene_split_zip_from_zenodo_api(server, tmp_path):
+    """CochlScene's source lists its parts through Zenodo's API; the md5s come from there, the
+    parts are joined in order, and the extracted release loads as the task."""
+    import dataclasses
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from zsbench.tasks import cochlscene
+    from zsbench.tasks.downloads import SOURCES
+
+    src = tmp_path / "src"
+    for k, scene in enumerate(["Bus", "Cafe", "Park"]):
+        folder = src / "CochlScene" / "Test" / scene
+        folder.mkdir(parents=True)
+        for j in range(2):
+            noise = np.random.default_rng(10 * k + j).normal(0, 0.1, 44100).astype(np.float32)
+            sf.write(folder / f"{scene}_user{k:04d}_{j}.wav", noise, 44100)
+    (tmp_path / "split").mkdir()
+    subprocess.run(["zip", "-q", "-r", "-0", "-s", "64k", str(tmp_path / "split" / "CochlScene.zip"), "CochlScene"],
+                   cwd=src, check=True, capture_output=True)
+    names = sorted(p.name for p in (tmp_path / "split").iterdir())
+    assert len(names) >= 3, "the test archive should span several parts"
+    for n in names:
+        Files.files[f"api/records/1/files/{n}/content"] = Files.files[n] = (tmp_path / "split" / n).read_bytes()
+    md5s = {n: md5(Files.files[n]) for n in names}
+    record = dataclasses.replace(SOURCES["cochlscene"].zenodo, api=f"{server}/api/records", record="1")
+    source = dataclasses.replace(SOURCES["cochlscene"], zenodo=record)
+
+    bad = dict(md5s, **{names[0]: "0" * 32})  # the API's md5 disagrees with the file served
+    Files.files["api/records/1"] = zenodo_listing(server, names, bad)
+    with pytest.raises(DownloadError, match="corrupt or not the expected one"):
+        download_dataset("cochlscene", source, tmp_path / "bad")
+
+    Files.files["api/records/1"] = zenodo_listing(server, names, md5s)
+    root = download_dataset("cochlscene", source, tmp_path / "data")
+    task = cochlscene.load_cochlscene(data_root=root, allow_missing=True)
+    assert len(task.items) == 6 and {task.labels[i.targets[0]] for i in task.items} == {"bus", "cafe", "park"}
+    assert json.loads((root / ".downloads" / "zenodo-1.json").read_text())["files"]
+
+
+def test_zenodo_listing_without_md5_is_refused():
+    from zsbench.datasets import ZenodoRecord
+
+    record = ZenodoRecord("9", ("*.zip",))
+    with pytest.raises(ValueError, match="no download link or md5"):
+        record.archives({"files": [{"key": "a.zip", "links": {"self": "http://x/a.zip"}}]})
+    with pytest.raises(ValueError, match="lists no file matching"):
+        record.archives({"files": [{"key": "readme.txt", "checksum": "md5:" + "0" * 32, "links": {"self": "x"}}]})

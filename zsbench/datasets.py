@@ -8,6 +8,10 @@ one is never redone.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import json
+import re
 import shutil
 import tarfile
 import zipfile
@@ -25,10 +29,57 @@ class Archive:
     md5: str | None = None  # as published (Zenodo lists md5); None where no checksum is published
     sha256: str | None = None
     parts: tuple["Archive", ...] = ()  # a split zip: these (.z01, ...) come first, this one last
+    name: str = ""  # the file name, where the URL does not end in it (Zenodo's .../content links)
 
     @property
     def filename(self) -> str:
-        return PurePosixPath(self.url.split("?", 1)[0]).name
+        return self.name or PurePosixPath(self.url.split("?", 1)[0]).name
+
+
+@dataclass(frozen=True)
+class ZenodoRecord:
+    """A Zenodo record whose files and md5s are read from Zenodo's API at download time.
+
+    The publisher's own checksums are used without being copied here, so a record with many
+    parts (CochlScene is a 54 GB split zip) needs no hand-kept list that could drift.
+    """
+
+    record: str
+    patterns: tuple[str, ...] = ("*",)  # fnmatch patterns on the file names to take
+    api: str = "https://zenodo.org/api/records"
+
+    @property
+    def url(self) -> str:
+        return f"{self.api}/{self.record}"
+
+    def archives(self, listing: dict) -> tuple[Archive, ...]:
+        """Archives from the record's API JSON; a split zip (``X.z01``... ``X.zip``) becomes one
+        archive with its parts in order."""
+        files = listing.get("files", [])
+        files = files.get("entries", []) if isinstance(files, dict) else files
+        found: dict[str, Archive] = {}
+        for entry in files:
+            name = entry.get("key") or entry.get("filename", "")
+            if not any(fnmatch.fnmatchcase(name, p) for p in self.patterns):
+                continue
+            algo, _, digest = str(entry.get("checksum", "")).partition(":")
+            link = entry.get("links", {}).get("self") or entry.get("links", {}).get("content")
+            if not link or algo != "md5" or len(digest) != 32:
+                raise ValueError(f"Zenodo record {self.record}: file {name!r} has no download link or md5 "
+                                 f"in {self.url}; Zenodo's API may have changed. Download the files yourself.")
+            found[name] = Archive(link, md5=digest, name=name)
+        if not found:
+            raise ValueError(f"Zenodo record {self.record} ({self.url}) lists no file matching "
+                             f"{', '.join(self.patterns)}; download the files yourself.")
+        parts = {n for n in found if re.search(r"\.z\d\d$", n)}
+        archives = []
+        for name in sorted(set(found) - parts):
+            mine = sorted(p for p in parts if name.endswith(".zip") and p[:-4] == name[:-4])
+            parts -= set(mine)
+            archives.append(dataclasses.replace(found[name], parts=tuple(found[p] for p in mine)))
+        if parts:
+            raise ValueError(f"Zenodo record {self.record}: parts {sorted(parts)} have no .zip to join")
+        return tuple(archives)
 
 
 @dataclass(frozen=True)
@@ -36,6 +87,7 @@ class DatasetSource:
     """Where a task's data comes from and what a correct copy looks like."""
 
     archives: tuple[Archive, ...] = ()
+    zenodo: ZenodoRecord | None = None  # archives listed by Zenodo's API, fetched after ``archives``
     checks: dict[str, str] = field(default_factory=dict)  # relative path -> md5 of known files
     manual: str = ""  # for sets that cannot be downloaded (YouTube): the layout to provide
     strip: str = ""  # the archives' top folder, whose contents become the data root
@@ -52,7 +104,16 @@ def download_dataset(task_id: str, source: DatasetSource, root: Path | None = No
     root = Path(root) if root is not None else data_dir() / task_id
     store = root / ".downloads"
     fix = f"Download it yourself into {store} and re-run `zsbench data download {task_id}`."
-    for archive in source.archives:
+    archives = source.archives
+    if source.zenodo is not None:
+        listing = download.fetch(source.zenodo.url, store / f"zenodo-{source.zenodo.record}.json",
+                                 what=f"{task_id} file list", fix=fix, show_progress=False)
+        try:
+            archives += source.zenodo.archives(json.loads(listing.read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, ValueError) as exc:
+            listing.unlink()  # fetched again next time
+            raise ValueError(f"{task_id}: {exc}") from None
+    for archive in archives:
         marker = store / f"{archive.filename}.extracted"
         if marker.exists():
             continue
@@ -102,7 +163,7 @@ def extract(archive: Path, dest: Path, part_sizes: list[int] | None = None) -> N
             with zipfile.ZipFile(archive) as z:
                 members = z.infolist()
                 if part_sizes:
-                    _rebase_split(members, part_sizes)
+                    _rebase_split(members, part_sizes, _central_directory_disk(archive))
                 for m in members:
                     _safe_member(m.filename, archive)
                 with bar(f"extracting {archive.name}", len(members)) as advance:
@@ -129,13 +190,26 @@ def extract(archive: Path, dest: Path, part_sizes: list[int] | None = None) -> N
                              "`zsbench data download`, which fetches it again.") from None
 
 
-def _rebase_split(members: list[zipfile.ZipInfo], part_sizes: list[int]) -> None:
-    """In a split zip each local-header offset counts from the start of its own part (disk);
-    ``zipfile`` has already added the size of all parts before the last one (it sees them as
-    prepended data). Rebase each member onto the start of the part it begins in."""
+def _rebase_split(members: list[zipfile.ZipInfo], part_sizes: list[int], cd_disk: int) -> None:
+    """In a split zip each local-header offset counts from the start of its own part (disk).
+    ``zipfile`` has already added the start of the part where the central directory begins (it
+    sees everything before as prepended data). Rebase each member onto the start of its own part."""
     starts = [sum(part_sizes[:i]) for i in range(len(part_sizes))]
     for m in members:
-        m.header_offset += starts[m.volume] - starts[-1]
+        m.header_offset += starts[m.volume] - starts[cd_disk]
+
+
+def _central_directory_disk(archive: Path) -> int:
+    """The 'disk where the central directory starts' field of the end-of-central-directory record."""
+    with open(archive, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 65557))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        raise zipfile.BadZipFile("no end-of-central-directory record")
+    return int.from_bytes(tail[at + 6:at + 8], "little")
 
 
 def _safe_member(name: str, archive: Path) -> None:
