@@ -283,16 +283,25 @@ def _source(task: str):
 
 @data_app.command("download")
 def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
-                      data_root: Optional[Path] = typer.Option(None, "--data-root")) -> None:
+                      data_root: Optional[Path] = typer.Option(None, "--data-root"),
+                      source_opt: Optional[str] = typer.Option(
+                          None, "--source", help="hf:OWNER/NAME[@REV]: a faithful copy in a Hugging Face datasets "
+                                                 "repository instead of the official archive")) -> None:
     """Download, verify (md5/sha256) and extract a dataset; resumes after an interruption."""
     from zsbench.datasets import CorruptArchive, download_dataset
     from zsbench.download import DownloadError
+    from zsbench.paths import data_dir
 
     try:
         source = _source(task)
-        if source is None:
+        if source_opt:
+            from zsbench.hub_datasets import download_from_hub
+
+            root = download_from_hub(task, source_opt, data_root or data_dir() / task)
+        elif source is None:
             _fail(f"no download is known for {task!r}; put its files under --data-root yourself")
-        root = download_dataset(task, source, data_root)
+        else:
+            root = download_dataset(task, source, data_root)
     except (UnknownNameError, DownloadError, CorruptArchive, ValueError) as exc:
         _fail(str(exc))
     _console().print(f"{task}: ready in {root}. Check it with `zsbench data verify {task}`.")

@@ -18,6 +18,7 @@ from zsbench.cache import EmbeddingCache
 from zsbench.paths import cache_dir
 from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
+from zsbench.hub_datasets import data_source
 from zsbench.metrics import MetricReport
 from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores
 from zsbench.provenance import git_revision, package_versions
@@ -205,7 +206,8 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         task={"id": task.meta.id, "version": task.meta.version, "metric": task.meta.metric,
               "params": task.params, "data_root": str(task.data_root) if task.data_root else None,
               "n_items": len(task.items), "n_scored": len(scored), "n_skipped": len(audio.skipped),
-              "skipped": [{"path": p, "problem": why} for p, why in audio.skipped], "coverage": task.coverage},
+              "skipped": [{"path": p, "problem": why} for p, why in audio.skipped], "coverage": task.coverage,
+              "source": data_source(task.data_root)},
         prompts=plan.record,
         preprocessing={"sample_rate": prep.sample_rate, "clip": asdict(prep.policy), "crop": prep.crop,
                        "seed": prep.seed, "key": prep.key()},
