@@ -1,115 +1,133 @@
-"""Leaderboard tables from stored run records.
+"""Leaderboards from stored run records: pick a table shape, a format, and optionally plots.
 
-Cells only aggregate records that are comparable: the same model fingerprint, task version,
-prompt bank and preprocessing. Mixing them would average different experiments into one
-number, so the leaderboard refuses and names the runs.
+The pieces live beside this module: ``cells.py`` (aggregation and what may share a cell),
+``tables.py`` (the paper's table shapes), ``published.py`` (published numbers), ``table.py``
+(Markdown / CSV / JSON), ``html.py`` (the sharable page) and ``plots.py`` (figures).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from pathlib import Path
+from typing import Iterable
 
+from zsbench.leaderboard import tables as shapes
+from zsbench.leaderboard.cells import Aggregate, Cell, IncomparableRunsError, comparability_key  # noqa: F401
+from zsbench.leaderboard.table import Table, to_csv, to_json, to_markdown
+from zsbench.leaderboard.tables import row_name  # noqa: F401
 from zsbench.results import RunRecord
 
-Aggregate = Literal["latest", "mean"]
+TABLES = ("classification", "retrieval", "sweep")
+FORMATS = ("md", "csv", "html", "json")
 
 
-class IncomparableRunsError(ValueError):
-    pass
+def build_table(records: Iterable[RunRecord], table: str = "classification", aggregate: Aggregate = "latest",
+                tasks: list[str] | None = None, models: list[str] | None = None, published: bool = False,
+                sweep: str | None = None) -> Table:
+    from zsbench.leaderboard import published as pub
 
-
-@dataclass
-class Cell:
-    value: float  # headline, in percent
-    std: float | None
-    ci: tuple[float, float] | None
-    runs: list[str] = field(default_factory=list)
-
-
-def row_name(record: RunRecord) -> str:
-    strategy = record.prompts["strategy"]
-    params = record.prompts.get("params", {})
-    extra = f" N={params['n']}" if params.get("n") else ""
-    templates = params.get("templates") or []
-    if len(templates) > 1:
-        extra += f" ×{len(templates)}"
-    elif templates and list(templates) != list(record.model.get("meta", {}).get("templates", templates)):
-        extra += f" “{templates[0]}”"
-    pooling = params.get("pooling", "embedding-mean")
-    extra += "" if pooling == "embedding-mean" else f" ({pooling})"
-    return f"{record.model['name']} · {strategy}{extra}"
-
-
-def comparability_key(record: RunRecord) -> tuple:
-    return (record.model["fingerprint"], record.task["version"], record.prompts["bank_hash"],
-            record.preprocessing["key"])
-
-
-def build(records: Iterable[RunRecord], aggregate: Aggregate = "latest", tasks: list[str] | None = None,
-          models: list[str] | None = None) -> tuple[list[str], list[str], dict[tuple[str, str], Cell]]:
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
-    for rec in records:
-        if tasks and rec.task["id"] not in tasks or models and rec.model["name"] not in models:
-            continue
-        groups.setdefault((row_name(rec), rec.task["id"]), []).append(rec)
-    cells: dict[tuple[str, str], Cell] = {}
-    for key, recs in groups.items():
-        recs.sort(key=lambda r: r.created)
-        if aggregate == "latest":
-            recs = [recs[-1]]
-        elif len({comparability_key(r) for r in recs}) > 1:
-            raise IncomparableRunsError(
-                f"cell {key[0]} / {key[1]}: runs {', '.join(r.run_id for r in recs)} differ in model weights, "
-                "task version, prompt bank or preprocessing; use --aggregate latest or filter the runs")
-        values = [100.0 * (r.headline[1] if r.headline[1] is not None else math.nan) for r in recs]
-        mean = sum(values) / len(values)
-        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
-        ci = recs[-1].metrics.get("ci") if len(recs) == 1 else None
-        cells[key] = Cell(mean, std, tuple(100 * c for c in ci) if ci else None, [r.run_id for r in recs])
-    rows = sorted({r for r, _ in cells})
-    cols = sorted({c for _, c in cells}, key=lambda t: (tasks.index(t) if tasks and t in tasks else 0, t))
-    return rows, cols, cells
-
-
-def _fmt(cell: Cell | None, show_ci: bool) -> str:
-    if cell is None:
-        return "–"
-    text = f"{cell.value:.2f}"
-    if cell.std is not None:
-        text += f" ± {cell.std:.2f}"
-    if show_ci and cell.ci:
-        text += f" [{cell.ci[0]:.1f}, {cell.ci[1]:.1f}]"
-    return text
+    numbers = pub.load() if published else None
+    if table == "classification":
+        return shapes.classification(records, aggregate, tasks, models, numbers)
+    if table == "retrieval":
+        return shapes.retrieval(records, aggregate, tasks, models, numbers)
+    if table == "sweep":
+        try:
+            return shapes.sweep(records, sweep, tasks, models, numbers)
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+    raise ValueError(f"--table {table!r}: choose one of {', '.join(TABLES)}")
 
 
 def render(records: Iterable[RunRecord], fmt: str = "md", aggregate: Aggregate = "latest", show_ci: bool = False,
-           tasks: list[str] | None = None, models: list[str] | None = None, explain: bool = False) -> str:
-    rows, cols, cells = build(records, aggregate, tasks, models)
-    if not cells:
-        return "No runs stored yet: `zsbench run` adds one.\n"
+           tasks: list[str] | None = None, models: list[str] | None = None, explain: bool = False,
+           table: str = "classification", published: bool = False, sweep: str | None = None,
+           compare: list[str] | None = None) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    records = list(records)
+    if fmt == "html":
+        return render_html(records, aggregate, show_ci, tasks, models, table, published, sweep, compare)
+    built = build_table(records, table, aggregate, tasks, models, published, sweep)
+    if built.empty:
+        return _nothing(table, records)
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["model · prompts", *cols])
-        for r in rows:
-            writer.writerow([r, *[f"{cells[(r, c)].value:.4f}" if (r, c) in cells else "" for c in cols]])
-        return buf.getvalue()
-    if fmt != "md":
-        raise ValueError(f"--format {fmt!r}: choose md or csv")
-    best = {c: max((cells[(r, c)].value for r in rows if (r, c) in cells), default=None) for c in cols}
-    lines = ["| model · prompts | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-    for r in rows:
-        out = []
-        for c in cols:
-            cell = cells.get((r, c))
-            text = _fmt(cell, show_ci)
-            out.append(f"**{text}**" if cell is not None and cell.value == best[c] else text)
-        lines.append(f"| {r} | " + " | ".join(out) + " |")
-    text = "\n".join(lines) + "\n"
-    if explain:
-        text += "\n" + "\n".join(f"- {r} / {c}: runs {', '.join(cell.runs)}" for (r, c), cell in sorted(cells.items())) + "\n"
-    return text
+        return to_csv(built)
+    if fmt == "json":
+        return to_json(built)
+    return to_markdown(built, show_ci, explain)
+
+
+def _nothing(table: str, records: list[RunRecord]) -> str:
+    if not records:
+        return "No runs stored yet: `zsbench run` adds one.\n"
+    other = "retrieval" if table == "classification" else "classification"
+    return f"No {table} runs match: `zsbench run` adds one (the store has others: try --table {other}).\n"
+
+
+def find_runs(records: list[RunRecord], ids: list[str]) -> list[RunRecord]:
+    """Records by run id or a unique prefix of one."""
+    out = []
+    for wanted in ids:
+        found = [r for r in records if r.run_id == wanted] or [r for r in records if r.run_id.startswith(wanted)]
+        if len(found) != 1:
+            raise ValueError(f"--compare {wanted!r}: {'ambiguous run id prefix' if found else 'no stored run has this id'}"
+                             " (`zsbench leaderboard --explain` lists the runs behind each cell)")
+        out.append(found[0])
+    return out
+
+
+def figures(records: list[RunRecord], table: Table | None, compare: list[str] | None,
+            strict: bool = True) -> list[tuple[str, object]]:
+    """(caption, matplotlib figure): the per-class comparison when two runs are named, the
+    sweep curve for a sweep table over one numeric parameter (``strict=False``: skipped when the
+    swept parameter is not numeric, instead of an error)."""
+    from zsbench.leaderboard import plots
+
+    out = []
+    if compare:
+        if len(compare) != 2:
+            raise ValueError("--compare takes exactly two run ids (repeat the option: --compare A --compare B)")
+        a, b = find_runs(records, compare)
+        out.append((f"Per-class {a.task['id']}: {row_name(a)} ({a.run_id}) vs {row_name(b)} ({b.run_id})",
+                    plots.per_class_figure(a, b, f"{row_name(a)} ({a.run_id})", f"{row_name(b)} ({b.run_id})")))
+    if table is not None and table.shape == "sweep" and not table.empty:
+        try:
+            out.append((f"{table.title}: score against {table.row_header}", plots.sweep_figure(table)))
+        except ValueError:
+            if strict:
+                raise
+    return out
+
+
+def write_plot(records: Iterable[RunRecord], path: Path | str, table: str = "classification",
+               aggregate: Aggregate = "latest", tasks: list[str] | None = None, models: list[str] | None = None,
+               published: bool = False, sweep: str | None = None, compare: list[str] | None = None) -> Path:
+    from zsbench.leaderboard import plots
+
+    records = list(records)
+    built = build_table(records, table, aggregate, tasks, models, published, sweep) if table == "sweep" else None
+    figs = figures(records, built, compare)
+    if not figs:
+        raise ValueError("--plot draws the sweep curve (--table sweep) or two runs' per-class scores "
+                         "(--compare RUN_A --compare RUN_B)")
+    return plots.write(figs[0][1], path)
+
+
+def render_html(records: list[RunRecord], aggregate: Aggregate = "latest", show_ci: bool = False,
+                tasks: list[str] | None = None, models: list[str] | None = None, table: str = "classification",
+                published: bool = False, sweep: str | None = None, compare: list[str] | None = None) -> str:
+    """Every table shape the store has data for (the one asked for first) and the plots."""
+    from zsbench.leaderboard import html, plots
+
+    built: list[Table] = []
+    for shape in [table] + [s for s in TABLES if s != table]:
+        if shape == "sweep" and not shapes.sweep_ids(records):
+            continue
+        t = build_table(records, shape, aggregate, tasks, models, published, sweep if shape == "sweep" else None)
+        if not t.empty:
+            built.append(t)
+    sweep_table = next((t for t in built if t.shape == "sweep"), None)
+    figs = []
+    for caption, fig in figures(records, sweep_table, compare, strict=False):
+        figs.append((caption, plots.svg_text(fig)))
+    return html.page(built, figs, subtitle=f"{len(records)} stored runs", show_ci=show_ci)

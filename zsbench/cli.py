@@ -247,25 +247,107 @@ def _print_entries(registry, extra=None) -> None:
 @app.command("leaderboard")
 def leaderboard_cmd(
     results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS", help="results store folder"),
-    fmt: str = typer.Option("md", "--format", help="md or csv"),
+    table: str = typer.Option("classification", "--table", help="classification (Table II), retrieval (Table I) or sweep (Table IV)"),
+    fmt: str = typer.Option("md", "--format", help="md, csv, json, or html (one self-contained page with every table and the plots)"),
     aggregate: str = typer.Option("latest", "--aggregate", help="latest run per cell, or mean ± std of comparable runs"),
     ci: bool = typer.Option(False, "--ci", help="show the bootstrap CI stored with each run"),
-    tasks: Optional[List[str]] = typer.Option(None, "--tasks"),
-    models: Optional[List[str]] = typer.Option(None, "--models"),
+    tasks: Optional[List[str]] = typer.Option(None, "--tasks", help="columns, in this order (repeat or comma-separate)"),
+    models: Optional[List[str]] = typer.Option(None, "--models", help="only these models (repeat or comma-separate)"),
     explain: bool = typer.Option(False, "--explain", help="list the runs behind each cell"),
+    published: bool = typer.Option(False, "--published", help="add the published numbers and our difference to them"),
+    sweep: Optional[str] = typer.Option(None, "--sweep", help="sweep id (or prefix) for --table sweep; default: the latest"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also draw a figure (.png/.svg/.pdf): the sweep curve, or --compare's per-class bars"),
+    compare: Optional[List[str]] = typer.Option(None, "--compare", help="two run ids for the per-class figure (repeat)"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the table or page here instead of stdout"),
 ) -> None:
-    """Render the stored runs as a table: rows model x prompt strategy, columns tasks."""
-    from zsbench.leaderboard.render import render
+    """Render the stored runs as one of the paper's tables, beside the published numbers if asked."""
+    from zsbench.fsutil import atomic_write
+    from zsbench.leaderboard.render import render, write_plot
     from zsbench.results import ResultsStore
 
     if aggregate not in ("latest", "mean"):
         _fail("--aggregate: choose latest or mean")
+    split = lambda items: [x.strip() for item in items or [] for x in item.split(",") if x.strip()] or None  # noqa: E731
+    opts = dict(table=table, aggregate=aggregate, tasks=split(tasks), models=split(models), published=published,
+                sweep=sweep, compare=list(compare or []) or None)
     try:
-        text = render(ResultsStore(results).records(), fmt=fmt, aggregate=aggregate, show_ci=ci,
-                      tasks=tasks or None, models=models or None, explain=explain)
+        records = list(ResultsStore(results).records())
+        text = render(records, fmt=fmt, show_ci=ci, explain=explain, **opts)
+        if plot:
+            write_plot(records, plot, **opts)
     except ValueError as exc:
         _fail(str(exc))
-    sys.stdout.write(text)
+    if output:
+        with atomic_write(output) as f:
+            f.write(text)
+        _console().print(f"wrote {output}", markup=False)
+    else:
+        sys.stdout.write(text)
+    if plot:
+        _console().print(f"wrote {plot}", markup=False)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    grid: List[str] = typer.Argument(..., help="NAME=VALUES axes: N=1..5, seed=0,1,2, model=a,b, task=..., prompts=..., task_options.KEY=..."),
+    model: str = typer.Option("demo", "--model", "-m", help="adapter name, unless the grid varies model"),
+    task: str = typer.Option("synthworld", "--task", "-t"),
+    prompts: str = typer.Option("template", "--prompts", "-p"),
+    n: Optional[int] = typer.Option(None, "--n", help="prompts per label, unless the grid varies N"),
+    seed: int = typer.Option(0, "--seed"),
+    bank: Optional[str] = typer.Option(None, "--bank"),
+    pooling: str = typer.Option("embedding-mean", "--pooling"),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    workers: Optional[int] = typer.Option(None, "--workers"),
+    device: str = typer.Option("cpu", "--device"),
+    crop: str = typer.Option("seeded", "--crop"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
+    on_bad_audio: str = typer.Option("error", "--on-bad-audio"),
+    bootstrap: int = typer.Option(0, "--bootstrap"),
+    results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS"),
+    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
+    task_option: List[str] = typer.Option([], "--task-option", help="KEY=VALUE passed to the task loader"),
+    sweep_id: Optional[str] = typer.Option(None, "--sweep-id", help="name the sweep (default: a hash of the command's settings, so re-running resumes)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list the points in run order and exit"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+) -> None:
+    """Run a grid of configurations, one stored record per point; re-running resumes."""
+    from zsbench.runner import RunConfig
+    from zsbench.sweep import Sweep, run_sweep
+
+    console = _console()
+    base = RunConfig(model=model, task=task, prompts=prompts, n=n, seed=seed, bank=bank, pooling=pooling,
+                     checkpoint=checkpoint, data_root=str(data_root) if data_root else None, batch_size=batch_size,
+                     workers=workers, device=device, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
+                     on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
+                     progress=not quiet, model_options=_parse_kv(model_option, "--model-option"),
+                     task_options=_parse_kv(task_option, "--task-option"))
+
+    def show(outcome, total: int) -> None:
+        rec = outcome.record
+        key, value = rec.headline
+        score = "n/a" if value is None else f"{100 * value:.2f}"
+        what = ("already stored" if outcome.reused else
+                f"audio {rec.cache.get('audio_computed', 0)} embedded, {rec.cache.get('audio_hits', 0)} reused; "
+                f"{outcome.seconds:.1f} s")
+        console.print(f"[{outcome.index + 1}/{total}] {plan.label(outcome.point)}: {rec.task['id']} {key} {score} "
+                      f"({what})", markup=False, soft_wrap=True)
+
+    try:
+        plan = Sweep.plan(base, list(grid), sweep_id)
+        if dry_run:
+            for i, point in enumerate(plan.points):
+                console.print(f"[{i + 1}/{len(plan.points)}] {plan.label(point)}", markup=False)
+            return
+        report = run_sweep(plan, on_point=show)
+    except KeyboardInterrupt:
+        _fail("interrupted. Finished points are stored; run the same command again to resume.", code=130)
+    except USER_ERRORS as exc:
+        _fail(str(exc))
+    console.print(report.summary(), markup=False, soft_wrap=True)
+    console.print(f"table: zsbench leaderboard --table sweep --sweep {plan.sweep_id}", markup=False)
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Download and verify datasets.")

@@ -1,0 +1,122 @@
+"""Sweeps: grid parsing, stable order and id, one model load, audio embedded once, resume after
+an interruption, and the Table IV leaderboard of the result. Small sizes (2 clips per class,
+in-process decoding) keep the end-to-end tests to seconds once the demo model is fitted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from zsbench import sweep as sweep_mod
+from zsbench.leaderboard.render import render
+from zsbench.results import ResultsStore
+from zsbench.runner import RunConfig
+from zsbench.sweep import Sweep, SweepError, parse_axis, run_sweep
+
+SMALL = dict(task="synthworld", task_options={"n_per_class": 2}, workers=0, progress=False)
+
+
+def test_grid_ranges_lists_and_types():
+    assert parse_axis("N=1..5").values == (1, 2, 3, 4, 5) and parse_axis("N=1..5").name == "n"
+    assert parse_axis("seed=0..6..3").values == (0, 3, 6)
+    assert parse_axis("seed=0,1,2").values == (0, 1, 2)
+    assert parse_axis("model=laion-clap,reclap").values == ("laion-clap", "reclap")
+    assert parse_axis("prompts=template,description,augmented").values == ("template", "description", "augmented")
+    assert parse_axis("bootstrap=0,100").values == (0, 100)
+    assert parse_axis("task_options.n_per_class=2,4").values == (2, 4)
+    assert parse_axis("checkpoint=none,a.pt").values == (None, "a.pt")
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("N", "expected NAME=VALUES"), ("N=a,b", "'a' is not an integer"), ("N=5..1", "START <= END"),
+    ("seed=1,1", "listed twice"), ("colour=red", "'colour' is not a run parameter"),
+    ("workers=0,2", "'workers' is not a run parameter"), ("task_options=2", "'task_options' is not a run parameter"),
+    ("seed.x=1", "not a dict field"), ("N=1,,2", "empty value")])
+def test_grid_errors_are_clear(spec, message):
+    with pytest.raises(SweepError, match=message):
+        parse_axis(spec)
+
+
+def test_order_is_the_product_regrouped_by_model_and_the_id_is_stable():
+    base = RunConfig(prompts="augmented")
+    plan = Sweep.plan(base, ["N=1,2", "model=demo,other"])
+    # first axis outermost, then regrouped so each model's points run together, order kept inside
+    assert [plan.label(p) for p in plan.points] == ["N=1 model=demo", "N=2 model=demo", "N=1 model=other",
+                                                    "N=2 model=other"]
+    again = Sweep.plan(RunConfig(prompts="augmented", workers=2, progress=True, results_dir="/elsewhere"),
+                       ["N=1,2", "model=demo,other"])
+    assert again.sweep_id == plan.sweep_id  # where and how verbosely it runs does not change the sweep
+    assert Sweep.plan(base, ["N=1,2,3", "model=demo,other"]).sweep_id != plan.sweep_id
+    assert Sweep.plan(RunConfig(prompts="augmented", seed=1), ["N=1,2", "model=demo,other"]).sweep_id != plan.sweep_id
+    assert Sweep.plan(base, ["N=1"], sweep_id="mine").sweep_id == "mine"
+    with pytest.raises(SweepError, match="grid axis n given more than once"):
+        Sweep.plan(base, ["N=1", "n=2"])
+    with pytest.raises(ValueError, match="--crop 'sideways'"):
+        Sweep.plan(base, ["crop=seeded,sideways"])
+
+
+@pytest.mark.slow
+def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, demo_fitted, monkeypatch):
+    loads = []
+    real_load = sweep_mod.load_model
+    monkeypatch.setattr(sweep_mod, "load_model", lambda config: loads.append(config.model) or real_load(config))
+    plan = Sweep.plan(RunConfig(prompts="augmented", **SMALL), ["N=1..3", "seed=0,1"])
+
+    # interrupted while running the fourth point
+    real_run, calls = sweep_mod.run, []
+
+    def flaky(config, model=None):
+        calls.append(config.n)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_run(config, model=model)
+
+    monkeypatch.setattr(sweep_mod, "run", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan)
+    stored = [r for r in ResultsStore().records() if r.sweep_id == plan.sweep_id]
+    assert sorted((r.extra["sweep"]["point"]["n"], r.seed) for r in stored) == [(1, 0), (1, 1), (2, 0)]
+    assert loads == ["demo"]
+    by_point = {(r.extra["sweep"]["point"]["n"], r.seed): r for r in stored}
+    assert by_point[(1, 0)].cache["audio_computed"] == 36  # the first point embeds every clip ...
+    assert by_point[(2, 0)].cache["audio_computed"] == 0 and by_point[(2, 0)].cache["audio_hits"] == 36  # ... once
+    assert by_point[(2, 0)].prompts["params"]["n"] == 2 and by_point[(2, 0)].prompts["n_prompts"] == 36
+
+    # the same sweep again runs only what is missing, with the model loaded once more
+    monkeypatch.setattr(sweep_mod, "run", real_run)
+    report = run_sweep(Sweep.plan(RunConfig(prompts="augmented", **SMALL), ["N=1..3", "seed=0,1"]))
+    assert [(o.point["n"], o.point["seed"], o.reused) for o in report.outcomes] == [
+        (1, 0, True), (1, 1, True), (2, 0, True), (2, 1, False), (3, 0, False), (3, 1, False)]
+    assert loads == ["demo", "demo"] and report.loads == 1
+    assert report.audio_embedded == 0 and report.audio_reused == 3 * 36
+    assert "6 points (3 run now, 3 already stored)" in report.summary()
+    assert "0 clip embeddings computed, 108 reused" in report.summary()
+    assert len([r for r in ResultsStore().records() if r.sweep_id == plan.sweep_id]) == 6
+    # and a third time nothing runs
+    assert not run_sweep(Sweep.plan(RunConfig(prompts="augmented", **SMALL), ["N=1..3", "seed=0,1"])).ran
+
+    table = render(ResultsStore().records(), table="sweep").splitlines()
+    assert table[0] == "| N | synthworld | average |"
+    assert [line.split(" | ")[0] for line in table[2:5]] == ["| 1", "| 2", "| 3"]
+    assert all(line.count(" ± ") == 2 for line in table[2:5])  # two seeds: mean ± std in both columns
+
+
+@pytest.mark.slow
+def test_cli_sweep_then_leaderboard(isolated, demo_fitted):
+    def zsb(*args):
+        return subprocess.run([sys.executable, "-m", "zsbench.cli", *args], capture_output=True, text=True,
+                              check=False, timeout=300)
+
+    dry = zsb("sweep", "N=1,2", "prompts=augmented,description", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[0] == "[1/4] N=1 prompts=augmented"
+    proc = zsb("sweep", "N=1,2", "--prompts", "augmented", "--task-option", "n_per_class=2", "--workers", "0", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "[1/2] N=1: synthworld accuracy" in proc.stdout and "audio 36 embedded, 0 reused" in proc.stdout
+    assert "audio 0 embedded, 36 reused" in proc.stdout and "1 model load(s)" in proc.stdout
+    board = zsb("leaderboard", "--table", "sweep")
+    assert board.returncode == 0 and board.stdout.splitlines()[0] == "| N | synthworld | average |"
+    bad = zsb("sweep", "N=x")
+    assert bad.returncode == 2 and "grid N=x: 'x' is not an integer" in " ".join(bad.stderr.split())
