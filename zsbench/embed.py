@@ -15,7 +15,7 @@ import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, l2_normalize
 from zsbench.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
-from zsbench.cache import EmbeddingCache
+from zsbench.cache import EmbeddingCache, as_stored, namespace
 from zsbench.progress import bar
 
 
@@ -60,7 +60,12 @@ def default_workers(device: str = "cpu") -> int:
 
 def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessing, cache: EmbeddingCache,
                 batch_size: int = 32, workers: int | None = None, on_bad_audio: str = "error",
-                progress: bool = True, device: str = "cpu") -> AudioPass:
+                progress: bool = True, device: str = "cpu", store_dtype: str = "float32") -> AudioPass:
+    """Embeddings of ``paths`` (index -> vector), from the cache where present.
+
+    ``store_dtype``: precision of the cached rows (``zsbench.cache.DTYPE_FOR_METRIC``); fresh
+    vectors are rounded to it when cached, so the run scores what a re-run will read.
+    """
     import torch
     from torch.utils.data import DataLoader
 
@@ -69,7 +74,8 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     keep_buffers_on_heap()
     keys = cache.clip_keys(paths) if cache.enabled else [str(p) for p in paths]
     use_cache = cache.enabled and prep.deterministic  # a random crop is a new input every run
-    found = cache.get_audio(prep.key(), keys) if use_cache else {}
+    space = namespace(prep.key(), store_dtype)
+    found = cache.get_audio(space, keys) if use_cache else {}
     result = AudioPass(embeddings={i: found[k] for i, k in enumerate(keys) if k in found})
     result.hits = len(result.embeddings)
     todo = [i for i in range(len(paths)) if i not in result.embeddings]
@@ -95,10 +101,12 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                 fresh = {}
                 for (j, _), a, b in zip(good, bounds[:-1], bounds[1:]):
                     vec = l2_normalize(emb[a:b].mean(0)) if b - a > 1 else emb[a]
+                    if use_cache:  # score what a cached re-run will read: both runs agree bit for bit
+                        vec = as_stored(vec, store_dtype)
                     result.embeddings[todo[j]] = vec
                     fresh[dataset.keys[j]] = vec
                 if use_cache:
-                    cache.put_audio(prep.key(), fresh)
+                    cache.put_audio(space, fresh, store_dtype)
                 result.computed += len(good)
             advance(len(batch))
     return result

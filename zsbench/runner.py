@@ -14,7 +14,7 @@ import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, LoadOptions
 from zsbench.audio import CROP_MODES, Preprocessing
-from zsbench.cache import EmbeddingCache
+from zsbench.cache import STORE_DTYPES, EmbeddingCache
 from zsbench.paths import cache_dir
 from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
@@ -48,6 +48,7 @@ class RunConfig:
     workers: int | None = None
     cache_dir: str | None = None
     use_cache: bool = True
+    cache_dtype: str = "float32"  # audio rows; float16 halves the cache but can move a metric (cache.py)
     on_bad_audio: str = "error"
     bootstrap: int = 0
     results_dir: str | None = None
@@ -66,6 +67,8 @@ class RunConfig:
             raise ValueError(f"--pooling {self.pooling!r}: choose one of {', '.join(POOLINGS)}")
         if self.on_bad_audio not in ("error", "skip"):
             raise ValueError(f"--on-bad-audio {self.on_bad_audio!r}: choose error or skip")
+        if self.cache_dtype not in STORE_DTYPES:
+            raise ValueError(f"cache_dtype {self.cache_dtype!r}: choose one of {', '.join(STORE_DTYPES)}")
         if self.batch_size < 1:
             raise ValueError("--batch-size must be at least 1")
 
@@ -181,9 +184,10 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
     cache = EmbeddingCache(cache_root, fingerprint)
+    store_dtype = config.cache_dtype
     try:
         audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
-                            config.workers, config.on_bad_audio, config.progress, config.device)
+                            config.workers, config.on_bad_audio, config.progress, config.device, store_dtype)
         lap("audio")
         text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress)
         lap("text")
@@ -213,7 +217,7 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
                        "seed": prep.seed, "key": prep.key()},
         metrics=report.to_dict(),
         timings=timings,
-        cache={"enabled": cache_enabled,
+        cache={"enabled": cache_enabled, "audio_dtype": store_dtype if cache_enabled else None,
                "dir": str(cache_root) if cache_root else None, "disabled_reason": cache.disabled_reason,
                "audio_hits": audio.hits, "audio_computed": audio.computed,
                "text_hits": text_hits, "text_computed": text_computed},
