@@ -124,6 +124,16 @@ def read_table(path: Path, required: Sequence[str], *, delimiter: str = ",",
     ``# YTID, start_seconds, ...``, is the header). With ``fieldnames`` the file has no header,
     though a first line that spells the header anyway is skipped. Handles a BOM and CRLF.
     """
+    try:
+        return _read_table(path, required, delimiter, fieldnames, skip_comments)
+    except UnicodeDecodeError as exc:
+        raise MetadataError(f"{path}: not UTF-8 text ({exc}); save the file as UTF-8") from None
+    except csv.Error as exc:
+        raise MetadataError(f"{path}: not a readable delimited file ({exc})") from None
+
+
+def _read_table(path: Path, required: Sequence[str], delimiter: str, fieldnames: Sequence[str] | None,
+                skip_comments: bool) -> list[Row]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
         header: list[str] | None = list(fieldnames) if fieldnames else None

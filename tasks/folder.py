@@ -40,6 +40,15 @@ def _rows_from_tree(root: Path) -> list[tuple[Path, list[str]]]:
 
 
 def _rows_from_csv(path: Path) -> list[tuple[Path, list[str]]]:
+    try:
+        return _read_rows(path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc}); save the file as UTF-8") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc}); each row is path,label[,label...]") from None
+
+
+def _read_rows(path: Path) -> list[tuple[Path, list[str]]]:
     rows = []
     with open(path, newline="", encoding="utf-8") as f:
         for n, row in enumerate(csv.reader(f), start=1):

@@ -189,6 +189,9 @@ def prepare_clip(path: str | Path, prep: Preprocessing, clip_key: str = "") -> n
         mono = mix_channels(resample(audio, sr, prep.sample_rate, policy.resampler), "concat")
     else:
         mono = resample(mix_channels(audio, policy.channels), sr, prep.sample_rate, policy.resampler)
+    if not np.isfinite(mono).all():  # finite input, but far beyond full scale: resampling overflowed
+        raise BadAudioError(path, f"samples up to {np.abs(audio).max():.3g} overflow when resampled; "
+                                  "this is not normalised audio")
     if policy.int16:
         mono = int16_roundtrip(mono)
     n = policy.samples(prep.sample_rate)
