@@ -124,7 +124,7 @@ def render_html(records: list[RunRecord], aggregate: Aggregate = "latest", show_
         if shape == "sweep" and not shapes.sweep_ids(records):
             continue
         t = build_table(records, shape, aggregate, tasks, models, published, sweep if shape == "sweep" else None)
-        if not t.empty:
+        if t.has_runs or (shape == table and not t.empty):  # other shapes only with runs of ours
             built.append(t)
     sweep_table = next((t for t in built if t.shape == "sweep"), None)
     figs = []

@@ -51,6 +51,10 @@ class Table:
     def empty(self) -> bool:
         return not any(r.cells for r in self.rows())
 
+    @property
+    def has_runs(self) -> bool:
+        return any(r.kind == "ours" and r.cells for r in self.rows())
+
     def ranks(self) -> dict[tuple[int, str], int]:
         """(id(row), column key) -> 1 for the best value of its column, 2 for the second best.
 
