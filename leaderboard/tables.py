@@ -182,7 +182,7 @@ def sweep(records: Iterable[RunRecord], sweep_id: str | None = None, tasks: list
     table = Table("sweep", f"Sweep {sweep_id} (headline metric, %, mean ± std over seeds)", header, columns,
                   [Group(None, rows)])
     seeds = sorted({r.seed for r in recs})
-    table.notes.append(f"Sweep {sweep_id}: {len(recs)} runs, seeds {', '.join(map(str, seeds))}; "
+    table.notes.append(f"Sweep {sweep_id}: {len(recs)} runs, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
                        f"average = mean over {', '.join(task_cols)} per seed, then mean ± std over seeds.")
     if published and row_axes == ["n"]:
         _published_sweep_columns(table, by_cell, task_cols, published)

@@ -8,7 +8,6 @@ saying why, only when Chromium is absent and CI is unset.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -45,7 +44,10 @@ def browser_page():
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser check, but {CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium, or set ZSBENCH_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency: pip install -e '.[dev]'")
+    if os.environ.get("CI"):
+        import playwright.sync_api as sync_api  # a dev dependency: CI installs it, so it must be there
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency: pip install -e '.[dev]'")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:

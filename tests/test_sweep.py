@@ -41,20 +41,25 @@ def test_grid_errors_are_clear(spec, message):
 
 def test_order_is_the_product_regrouped_by_model_and_the_id_is_stable():
     base = RunConfig(prompts="augmented")
-    plan = Sweep.plan(base, ["N=1,2", "model=demo,other"])
+    plan = Sweep.plan(base, ["N=1,2", "model=demo,laion-clap"])
     # first axis outermost, then regrouped so each model's points run together, order kept inside
-    assert [plan.label(p) for p in plan.points] == ["N=1 model=demo", "N=2 model=demo", "N=1 model=other",
-                                                    "N=2 model=other"]
+    assert [plan.label(p) for p in plan.points] == ["N=1 model=demo", "N=2 model=demo", "N=1 model=laion-clap",
+                                                    "N=2 model=laion-clap"]
     again = Sweep.plan(RunConfig(prompts="augmented", workers=2, progress=True, results_dir="/elsewhere"),
-                       ["N=1,2", "model=demo,other"])
+                       ["N=1,2", "model=demo,laion-clap"])
     assert again.sweep_id == plan.sweep_id  # where and how verbosely it runs does not change the sweep
-    assert Sweep.plan(base, ["N=1,2,3", "model=demo,other"]).sweep_id != plan.sweep_id
-    assert Sweep.plan(RunConfig(prompts="augmented", seed=1), ["N=1,2", "model=demo,other"]).sweep_id != plan.sweep_id
+    assert Sweep.plan(base, ["N=1,2,3", "model=demo,laion-clap"]).sweep_id != plan.sweep_id
+    assert Sweep.plan(RunConfig(prompts="augmented", seed=1), ["N=1,2", "model=demo,laion-clap"]).sweep_id != plan.sweep_id
     assert Sweep.plan(base, ["N=1"], sweep_id="mine").sweep_id == "mine"
     with pytest.raises(SweepError, match="grid axis n given more than once"):
         Sweep.plan(base, ["N=1", "n=2"])
-    with pytest.raises(ValueError, match="--crop 'sideways'"):
+    # what would fail mid-sweep fails before the first point
+    with pytest.raises(SweepError, match="sweep point crop=sideways: --crop 'sideways'"):
         Sweep.plan(base, ["crop=seeded,sideways"])
+    with pytest.raises(SweepError, match="sweep point N=1 prompts=template: prompt strategy 'template' does not take --n"):
+        Sweep.plan(base, ["N=1,2", "prompts=augmented,template"])
+    with pytest.raises(SweepError, match="sweep point model=nope: Unknown model 'nope'"):
+        Sweep.plan(base, ["model=demo,nope"])
 
 
 @pytest.mark.slow
@@ -109,9 +114,10 @@ def test_cli_sweep_then_leaderboard(isolated, demo_fitted):
         return subprocess.run([sys.executable, "-m", "zsbench.cli", *args], capture_output=True, text=True,
                               check=False, timeout=300)
 
-    dry = zsb("sweep", "N=1,2", "prompts=augmented,description", "--dry-run")
+    dry = zsb("sweep", "seed=0,1", "prompts=augmented,description", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.splitlines()[0] == "[1/4] N=1 prompts=augmented"
+    assert dry.stdout.splitlines() == ["[1/4] seed=0 prompts=augmented", "[2/4] seed=0 prompts=description",
+                                       "[3/4] seed=1 prompts=augmented", "[4/4] seed=1 prompts=description"]
     proc = zsb("sweep", "N=1,2", "--prompts", "augmented", "--task-option", "n_per_class=2", "--workers", "0", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "[1/2] N=1: synthworld accuracy" in proc.stdout and "audio 36 embedded, 0 reused" in proc.stdout

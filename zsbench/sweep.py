@@ -178,6 +178,28 @@ def load_model(config: RunConfig):
     return MODELS.get(config.model)(_load_options(config))
 
 
+def _preflight(config: RunConfig, where: str) -> None:
+    """Fail before the first point, not hours into a sweep, on what can be checked cheaply:
+    option values, registered names, and options a prompt strategy does not take."""
+    import inspect
+
+    from zsbench.registry import MODELS, PROMPTS, TASKS, UnknownNameError
+    from zsbench.runner import STRATEGY_OPTIONS
+
+    try:
+        config.validate()
+        for registry, name in ((MODELS, config.model), (TASKS, config.task), (PROMPTS, config.prompts)):
+            if name not in registry:
+                registry.get(name)  # raises, listing the valid names
+        accepted = inspect.signature(PROMPTS.get(config.prompts)).parameters
+    except (ValueError, UnknownNameError) as exc:
+        raise SweepError(f"sweep point {where}: {exc}") from None
+    for param, (fieldname, flag) in STRATEGY_OPTIONS.items():
+        if getattr(config, fieldname) is not None and param not in accepted:
+            raise SweepError(f"sweep point {where}: prompt strategy {config.prompts!r} does not take {flag}; "
+                             "sweep it separately, or drop the option from the grid")
+
+
 @dataclass
 class Sweep:
     """A planned sweep: the base configuration, its axes, the points in run order, and its id."""
@@ -192,8 +214,8 @@ class Sweep:
         axes = parse_grid(specs)
         points = [dict(zip([a.name for a in axes], combo)) for combo in itertools.product(*(a.values for a in axes))]
         configs = [apply_point(base, p) for p in points]
-        for c in configs:
-            c.validate()
+        for point, c in zip(points, configs):
+            _preflight(c, " ".join(f"{a.display}={point[a.name]}" for a in axes))
         # Regroup by loaded model, keeping the product order within and between groups.
         first_seen: dict[str, int] = {}
         for i, c in enumerate(configs):
