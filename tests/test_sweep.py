@@ -124,5 +124,9 @@ def test_cli_sweep_then_leaderboard(isolated, demo_fitted):
     assert "audio 0 embedded, 36 reused" in proc.stdout and "1 model load(s)" in proc.stdout
     board = zsb("leaderboard", "--table", "sweep")
     assert board.returncode == 0 and board.stdout.splitlines()[0] == "| N | synthworld | average |"
+    page, curve = isolated / "board.html", isolated / "curve.svg"
+    shared = zsb("leaderboard", "--table", "sweep", "--format", "html", "-o", str(page), "--plot", str(curve))
+    assert shared.returncode == 0, shared.stderr
+    assert page.read_text().count("<svg") == 1 and "<svg" in curve.read_text()
     bad = zsb("sweep", "N=x")
     assert bad.returncode == 2 and "grid N=x: 'x' is not an integer" in " ".join(bad.stderr.split())
