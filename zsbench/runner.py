@@ -198,7 +198,10 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     scored = sorted(audio.embeddings)
     if not scored:
         raise ValueError(f"task {task.meta.id!r}: every clip was skipped as bad audio; nothing to score")
-    scores, targets = plan.score(np.stack([audio.embeddings[i] for i in scored]), text, scored)
+    matrix = np.stack([audio.embeddings[i] for i in scored])
+    audio.embeddings.clear()  # one copy of the embeddings, not two, while scoring (AudioSet-sized tasks)
+    scores, targets = plan.score(matrix, text, scored)
+    del matrix
     report = METRICS.get(task.meta.metric)(scores, targets, task.labels, n_boot=config.bootstrap, seed=config.seed)
     lap("score")
 

@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+
+import numpy as np
 
 SR = 48000
 
@@ -45,3 +48,96 @@ def esc50_table(clips, path: Path) -> str:
     """A folder-task CSV (path,label) over ESC-50 clips, labels from their file names."""
     path.write_text("".join(f"{p},{p.stem.rsplit('-', 1)[1]}\n" for p in clips))
     return str(path)
+
+
+class NearFreeModel:
+    """An adapter whose forward pass costs next to nothing (a fixed random projection of the
+    first samples), so a run measures the harness itself: decoding, caching, scoring, memory.
+    Deterministic; embeddings depend on the audio, so the metric is a real function of it."""
+
+    def __init__(self, sample_rate: int = 16000, seconds: float = 1.0, dim: int = 512, seed: int = 0):
+        from zsbench.adapters.base import ModelMeta
+        from zsbench.audio import ClipPolicy
+
+        self.meta = ModelMeta(name="near-free", sample_rate=sample_rate, clip=ClipPolicy(seconds, "repeatpad", "random"),
+                              embed_dim=dim, templates=("{label}",), description="test stand-in; not a model")
+        rng = np.random.default_rng(seed)
+        self._proj = rng.standard_normal((64, dim)).astype(np.float32)
+        self._seed = seed
+
+    def fingerprint(self) -> str:
+        from zsbench.adapters.base import fingerprint_of
+
+        return fingerprint_of("near-free", self.meta.to_dict(), self._seed)
+
+    def embed_audio(self, windows, seeds=None) -> np.ndarray:
+        from zsbench.adapters.base import l2_normalize
+
+        x = np.stack([np.asarray(w[:64], dtype=np.float32) for w in windows])
+        return l2_normalize(x @ self._proj)
+
+    def embed_text(self, texts) -> np.ndarray:
+        from zsbench.adapters.base import l2_normalize
+
+        out = []
+        for text in texts:
+            digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+            out.append(np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.meta.embed_dim))
+        return l2_normalize(np.asarray(out, dtype=np.float32))
+
+
+def synthetic_task(root: Path, n_clips: int, n_classes: int = 527, labels_per_clip: int = 2,
+                   sample_rate: int = 16000, seconds: float = 0.25, seed: int = 0) -> Path:
+    """An AudioSet-shaped folder task: ``n_clips`` short noise WAVs (16-bit), each with
+    ``labels_per_clip`` of ``n_classes`` labels (multi-label: mAP), listed in ``root/task.csv``.
+    Returns the CSV; files already there are kept (so a re-run hits the embedding cache)."""
+    import soundfile as sf
+
+    root = Path(root)
+    audio = root / "audio"
+    audio.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    lines = []
+    for i in range(n_clips):
+        path = audio / f"{i:06d}.wav"
+        noise = rng.standard_normal(int(sample_rate * seconds)).astype(np.float32) * 0.1
+        if not path.exists():
+            sf.write(path, noise, sample_rate, subtype="PCM_16")
+        labels = rng.choice(n_classes, size=labels_per_clip, replace=False)
+        lines.append(f"audio/{path.name}," + ",".join(f"class {j}" for j in labels) + "\n")
+    table = root / "task.csv"
+    table.write_text("".join(lines), encoding="utf-8")
+    return table
+
+
+def _memory_probe() -> None:
+    """``python -m zsbench.testmodels ROOT N [cache|nocache]``: one run of the near-free model
+    over an ``N``-clip synthetic task; prints JSON with peak RSS (MiB), seconds and the metric."""
+    import json
+    import resource
+    import sys
+    import time
+
+    from zsbench.runner import RunConfig, run
+
+    root, n = Path(sys.argv[1]), int(sys.argv[2])
+    use_cache = len(sys.argv) < 4 or sys.argv[3] != "nocache"
+    table = synthetic_task(root, n)
+    model = NearFreeModel()
+    import torch  # noqa: F401  (the harness imports it; counted in the baseline, not in the run)
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    result = run(RunConfig(model="near-free", task="folder", data_root=str(table), workers=0, batch_size=64,
+                           cache_dir=str(root / "cache"), use_cache=use_cache, results_dir=str(root / "results")),
+                 model=model)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    key = result.record.metrics["headline"]
+    print(json.dumps({"clips": n, "peak_rss_mib": round(peak, 1), "baseline_rss_mib": round(base, 1),
+                      "growth_mib": round(peak - base, 1), "seconds": round(time.perf_counter() - t0, 2),
+                      "metric": key, "value": result.record.metrics["values"][key],
+                      "audio_hits": result.record.cache["audio_hits"]}))
+
+
+if __name__ == "__main__":
+    _memory_probe()
