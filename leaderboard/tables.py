@@ -184,6 +184,9 @@ def sweep(records: Iterable[RunRecord], sweep_id: str | None = None, tasks: list
     seeds = sorted({r.seed for r in recs})
     table.notes.append(f"Sweep {sweep_id}: {len(recs)} runs, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
                        f"average = mean over {', '.join(task_cols)} per seed, then mean ± std over seeds.")
+    others = [i for i in ids if i != sweep_id]
+    if others:
+        table.notes.append(f"Other stored sweeps (--sweep ID): {', '.join(others)}.")
     if published and row_axes == ["n"]:
         _published_sweep_columns(table, by_cell, task_cols, published)
     return table

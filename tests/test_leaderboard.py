@@ -129,6 +129,7 @@ def test_sweep_table_iv_shape_mean_and_std_over_seeds():
 def test_sweep_picks_the_latest_sweep_or_the_one_named():
     recs = _sweep_records("sw-old", created="2026-01-01T00:00:0") + _sweep_records("sw-new", "m2", "2026-02-01T00:00:0")
     assert "Sweep sw-new:" in render(recs, table="sweep")
+    assert "Other stored sweeps (--sweep ID): sw-old." in render(recs, table="sweep")
     assert "Sweep sw-old:" in render(recs, table="sweep", sweep="sw-o")
     with pytest.raises(ValueError, match="--sweep 'sw-x': not found; stored sweeps: sw-old, sw-new"):
         render(recs, table="sweep", sweep="sw-x")
