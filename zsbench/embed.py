@@ -16,6 +16,7 @@ import numpy as np
 from zsbench.adapters.base import AudioTextModel, l2_normalize
 from zsbench.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
 from zsbench.cache import EmbeddingCache, as_stored, namespace
+from zsbench.precision import autocast
 from zsbench.progress import bar
 
 
@@ -60,7 +61,8 @@ def default_workers(device: str = "cpu") -> int:
 
 def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessing, cache: EmbeddingCache,
                 batch_size: int = 32, workers: int | None = None, on_bad_audio: str = "error",
-                progress: bool = True, device: str = "cpu", store_dtype: str = "float32") -> AudioPass:
+                progress: bool = True, device: str = "cpu", store_dtype: str = "float32",
+                precision: str = "fp32") -> AudioPass:
     """Embeddings of ``paths`` (index -> vector), from the cache where present.
 
     ``store_dtype``: precision of the cached rows (``zsbench.cache.DTYPE_FOR_METRIC``); fresh
@@ -85,7 +87,7 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     workers = default_workers(device) if workers is None else workers
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=_collate,
                         prefetch_factor=4 if workers else None, persistent_workers=False)
-    with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode():
+    with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode(), autocast(precision, device):
         for batch in loader:
             good = []
             for j, windows, problem in batch:
@@ -124,13 +126,26 @@ def _embed_windows(model: AudioTextModel, prep: Preprocessing, clips: list[tuple
     for s in range(0, len(windows), batch_size):
         chunk = windows[s:s + batch_size]
         same = all(len(w) == len(chunk[0]) for w in chunk)
-        out.append(model.embed_audio(np.stack(chunk) if same else chunk,
-                                     seeds=None if seeds is None else seeds[s:s + batch_size]))
-    return np.concatenate(out)
+        out.append(np.asarray(model.embed_audio(np.stack(chunk) if same else chunk,
+                                                seeds=None if seeds is None else seeds[s:s + batch_size]),
+                              dtype=np.float32))
+    return _finite(np.concatenate(out), "audio", [key for key, _ in clips])
+
+
+def _finite(emb: np.ndarray, what: str, names: Sequence[str]) -> np.ndarray:
+    """Refuse NaN/Inf embeddings (a broken checkpoint, or fp16 overflow under --precision fp16)
+    here, naming the inputs, rather than as an opaque failure in the metric."""
+    bad = ~np.isfinite(emb).all(axis=-1)
+    if bad.any():
+        first = names[int(np.flatnonzero(bad)[0])] if len(names) == len(emb) else "?"
+        raise ValueError(f"the model returned non-finite {what} embeddings for {int(bad.sum())} input(s) "
+                         f"(first: {first}). With --precision fp16 this is overflow: use bf16 or fp32; "
+                         "otherwise check the checkpoint")
+    return emb
 
 
 def embed_texts(model: AudioTextModel, texts: Sequence[str], cache: EmbeddingCache, batch_size: int = 64,
-                progress: bool = True) -> tuple[np.ndarray, int, int]:
+                progress: bool = True, precision: str = "fp32", device: str = "cpu") -> tuple[np.ndarray, int, int]:
     """Embeddings of ``texts`` in order, plus (cache hits, computed)."""
     unique = list(dict.fromkeys(texts))
     found = cache.get_text(unique)
@@ -138,7 +153,8 @@ def embed_texts(model: AudioTextModel, texts: Sequence[str], cache: EmbeddingCac
     with bar("embedding prompts", len(todo), progress and len(todo) > batch_size) as advance:
         for s in range(0, len(todo), batch_size):
             chunk = todo[s:s + batch_size]
-            fresh = dict(zip(chunk, model.embed_text(chunk)))
+            with autocast(precision, device):
+                fresh = dict(zip(chunk, _finite(np.asarray(model.embed_text(chunk), dtype=np.float32), "text", chunk)))
             cache.put_text(fresh)
             found.update(fresh)
             advance(len(chunk))

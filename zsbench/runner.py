@@ -16,6 +16,7 @@ from zsbench.adapters.base import AudioTextModel, LoadOptions
 from zsbench.audio import CROP_MODES, Preprocessing
 from zsbench.cache import STORE_DTYPES, EmbeddingCache
 from zsbench.paths import cache_dir
+from zsbench.precision import cache_identity, check as check_precision
 from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
 from zsbench.hub_datasets import data_source
@@ -49,6 +50,7 @@ class RunConfig:
     cache_dir: str | None = None
     use_cache: bool = True
     cache_dtype: str = "float32"  # audio rows; float16 halves the cache but can move a metric (cache.py)
+    precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/precision.py)
     on_bad_audio: str = "error"
     bootstrap: int = 0
     results_dir: str | None = None
@@ -67,6 +69,7 @@ class RunConfig:
             raise ValueError(f"--pooling {self.pooling!r}: choose one of {', '.join(POOLINGS)}")
         if self.on_bad_audio not in ("error", "skip"):
             raise ValueError(f"--on-bad-audio {self.on_bad_audio!r}: choose error or skip")
+        check_precision(self.precision)
         if self.cache_dtype not in STORE_DTYPES:
             raise ValueError(f"cache_dtype {self.cache_dtype!r}: choose one of {', '.join(STORE_DTYPES)}")
         if self.batch_size < 1:
@@ -183,13 +186,15 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
-    cache = EmbeddingCache(cache_root, fingerprint)
+    cache = EmbeddingCache(cache_root, cache_identity(fingerprint, config.precision))
     store_dtype = config.cache_dtype
     try:
         audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
-                            config.workers, config.on_bad_audio, config.progress, config.device, store_dtype)
+                            config.workers, config.on_bad_audio, config.progress, config.device, store_dtype,
+                            config.precision)
         lap("audio")
-        text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress)
+        text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress,
+                                                     precision=config.precision, device=config.device)
         lap("text")
     finally:
         cache_enabled = cache.enabled
