@@ -25,6 +25,7 @@ from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check
 from zsbench.provenance import git_revision, package_versions
 from zsbench.registry import METRICS, MODELS, PROMPTS, TASKS
 from zsbench.results import RunRecord, ResultsStore
+from zsbench.shard import device_for as shard_device, embed_share, from_env as shard_rank
 from zsbench.tasks.base import Task
 
 
@@ -51,6 +52,7 @@ class RunConfig:
     use_cache: bool = True
     cache_dtype: str = "float32"  # audio rows; float16 halves the cache but can move a metric (cache.py)
     precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/precision.py)
+    shard: bool = False  # split the audio pass across torchrun ranks (zsbench/shard.py)
     on_bad_audio: str = "error"
     bootstrap: int = 0
     results_dir: str | None = None
@@ -168,8 +170,10 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         timings[stage] = round(now - clock, 4)
         clock = now
 
+    rank = shard_rank() if config.shard else None
+    device = shard_device(config.device, rank) if rank else config.device  # under torchrun: this rank's GPU
     if model is None:
-        model = MODELS.get(config.model)(LoadOptions(config.device, config.checkpoint, dict(config.model_options),
+        model = MODELS.get(config.model)(LoadOptions(device, config.checkpoint, dict(config.model_options),
                                                      crop=config.crop))
     fingerprint = model.fingerprint()
     lap("load_model")
@@ -188,13 +192,27 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
     cache = EmbeddingCache(cache_root, cache_identity(fingerprint, config.precision))
     store_dtype = config.cache_dtype
+    paths = [it.path for it in task.items]
+    shard_counts = None
+    if rank is not None and rank.world_size > 1:
+        if not (cache.enabled and prep.deterministic):
+            cache.close()
+            raise ValueError("--shard hands embeddings between ranks through the embedding cache: it needs a "
+                             "writable --cache-dir shared by all ranks and a deterministic --crop (not random)")
+
+        def embed_mine(share: list[int]) -> int:
+            return embed_audio(model, [paths[i] for i in share], prep, cache, config.batch_size, config.workers,
+                               config.on_bad_audio, False, device, store_dtype, config.precision).computed
+
+        shard_counts = embed_share(rank, len(paths), embed_mine)
+        lap("audio_shard")
     try:
-        audio = embed_audio(model, [it.path for it in task.items], prep, cache, config.batch_size,
-                            config.workers, config.on_bad_audio, config.progress, config.device, store_dtype,
+        audio = embed_audio(model, paths, prep, cache, config.batch_size,
+                            config.workers, config.on_bad_audio, config.progress, device, store_dtype,
                             config.precision)
         lap("audio")
         text, text_hits, text_computed = embed_texts(model, plan.texts, cache, progress=config.progress,
-                                                     precision=config.precision, device=config.device)
+                                                     precision=config.precision, device=device)
         lap("text")
     finally:
         cache_enabled = cache.enabled
@@ -233,7 +251,11 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         git_revision=git_revision(),
         seed=config.seed,
     )
+    if shard_counts is not None:
+        record.extra["shard"] = {"world_size": rank.world_size, "embedded_per_rank": shard_counts}
     result = RunResult(record, report, scores, task, scored)
+    if rank is not None and not rank.leader:
+        return result  # every rank scores (from the cache, cheaply); rank 0 alone writes
     if config.store:
         result.record_path = ResultsStore(config.results_dir).append(record)
     if config.output:
