@@ -18,7 +18,7 @@ from zsbench.paths import data_dir
 from zsbench.progress import bar
 from zsbench.tasks.base import Item, Task, TaskMeta
 
-VERSION = "2"  # 2: the manifest carries each clip's rewrites (retrieval captions)
+VERSION = "3"  # 2: the manifest carries each clip's rewrites (retrieval captions); 3: scenes (synthworld-v2)
 
 
 def _manifest(data_root: str | Path | None, n_per_class: int, seed: int) -> tuple[Path, list[dict]]:
@@ -31,18 +31,24 @@ def _manifest(data_root: str | Path | None, n_per_class: int, seed: int) -> tupl
 
 
 @TASKS.register("synthworld", "procedural sound world (offline demo): 18 synthesised sound classes, accuracy")
-def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0) -> Task:
+def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0,
+                    classes: str = "all") -> Task:
+    """``classes``: ``all``, ``seen`` or ``held-out`` (the tiny CLAP's training split of the
+    classes, :data:`zsbench.synthworld.HELD_OUT`), or a comma-separated list: the label set the
+    clips are scored against, and the clips kept."""
     from zsbench import synthworld
 
     root, rows = _manifest(data_root, n_per_class, seed)
-    labels = [c.name for c in synthworld.CLASSES]
+    labels = list(synthworld.class_subset(classes))
     index = {lab: i for i, lab in enumerate(labels)}
-    items = [Item(id=r["id"], path=root / r["file"], targets=(index[r["label"]],)) for r in rows]
+    items = [Item(id=r["id"], path=root / r["file"], targets=(index[r["label"]],)) for r in rows
+             if r["label"] in index]
     meta = TaskMeta(id="synthworld", version=VERSION, metric="accuracy",
-                    description="procedural sound world, test split (zsbench.synthworld)",
+                    description="procedural sound world, test split (zsbench.synthworld)"
+                                + ("" if classes == "all" else f", classes: {classes}"),
                     license="CC0 (generated)")
-    return Task(meta=meta, labels=labels, items=items, data_root=root,
-                params={"n_per_class": n_per_class, "seed": seed})
+    params = {"n_per_class": n_per_class, "seed": seed, **({} if classes == "all" else {"classes": classes})}
+    return Task(meta=meta, labels=labels, items=items, data_root=root, params=params)
 
 
 @TASKS.register("synthworld-captions", "procedural sound world as audio-text retrieval: 5 captions per clip, R@k")

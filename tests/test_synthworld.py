@@ -222,8 +222,9 @@ def test_captions_describe_what_was_rendered(train, test_split):
             assert p["loudness"] in words, c.caption
         else:
             assert not {"loud", "soft"} & set(c.caption.split(",")[0].split()), c.caption
-        level = {"quiet": "quiet", "faint": "faint", "noisy": "noisy"}[p["background_level"]]
-        assert level in words, c.caption
+        scene = next(s for s in sw.SCENES if s.name == p["scene"])
+        assert scene.phrases[0] in c.caption, c.caption  # the canonical caption names the scene
+        assert sum(any(ph in r for ph in scene.phrases) for r in c.rewrites) == len(c.rewrites), c.rewrites
         if c.label in ("heartbeat", "drum beat"):
             assert str(int(5 * round(p["bpm"] / 5))) in c.caption
         if c.label == "church bell":
@@ -269,10 +270,16 @@ def test_telephone_tones_sit_at_their_frequencies(seed):
     assert sorted(_top_peaks(*_power_spectrum(busy), 2)) == pytest.approx([480.0, 620.0], abs=3.0)
 
 
+def _dry(label: str, seed: int, duration: float):
+    """The recipe's own output, before the scene is mixed under it (a crowd's voices have pitch too)."""
+    rngs = [np.random.default_rng([seed, k]) for k in range(2)]
+    return sw.RECIPES[label](*rngs, int(duration * SR), SR)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_siren_sweeps_but_dial_tone_does_not(seed):
-    siren = sw.render("siren", seed, duration=6.0)
-    dial = sw.render("dial tone", seed, duration=6.0)
+    siren = _dry("siren", seed, duration=6.0)
+    dial = _dry("dial tone", seed, duration=6.0)
     skip = int((dial.params["start_s"] + 0.1) * SR / 1024) + 1  # frames before the handset pickup
     siren_spread = _pitch_centre_track(siren.audio).std()
     dial_spread = _pitch_centre_track(dial.audio)[skip:].std()
@@ -323,12 +330,11 @@ def test_classes_are_separable_but_not_trivially(train, test_split):
     assert spread.mean() > 0.1 * gaps.mean()   # clips of one class really do differ
 
 
-def test_rendering_is_fast_enough_for_a_training_corpus():
-    """A per-sample Python loop would be ~100x slower; the budget is generous to avoid flakes."""
-    import time
-
-    start = time.perf_counter()
+def test_every_scene_occurs_and_captions_name_it():
+    seen: dict[str, set[str]] = {}
     for name in NAMES:
-        sw.render(name, 1, duration=10.0)
-    per_clip = (time.perf_counter() - start) / len(NAMES)
-    assert per_clip < 0.1, per_clip
+        for seed in range(12):
+            clip = sw.render(name, seed, duration=1.5)
+            seen.setdefault(clip.params["scene"], set()).add(name)
+    assert set(seen) == set(sw.SCENE_NAMES)
+    assert "rain" not in seen["rain"]  # a rain clip is never placed "in the rain"
