@@ -33,8 +33,10 @@ from zsbench.runner import RunConfig, RunResult, run
 ALIASES = {"N": "n", "template": "templates", "prompt": "prompts"}
 # Fields that change where or how verbosely a run happens, never its result: left out of the sweep id.
 NOT_IDENTITY = {"progress", "results_dir", "store", "output", "save_predictions", "workers", "batch_size",
-                "cache_dir", "use_cache"}
-# Fields a grid may not vary: they are about storing the point, which the sweep does itself.
+                "cache_dir", "use_cache", "shard"}
+# Fields a grid may not vary: where and how a point runs and is stored (the sweep stores each
+# point itself, so a --shard run, whose rank 0 writes the record, does not fit a sweep), and
+# the list-valued templates.
 NOT_AXES = NOT_IDENTITY | {"templates"}
 
 
@@ -292,6 +294,9 @@ def run_sweep(sweep: Sweep, on_point: Callable[[PointOutcome, int], None] | None
     done = stored_points(sweep.sweep_id, base.results_dir) if base.store else {}
     store = ResultsStore(base.results_dir)
     model, loaded = None, None
+    if getattr(base, "shard", False):
+        raise SweepError("a sweep runs its points in one process and stores each itself; run --shard with "
+                         "`zsbench run` instead")
     for index, point in enumerate(sweep.points):
         if _canon(point) in done:
             outcome = PointOutcome(index, point, done[_canon(point)], reused=True)
