@@ -305,6 +305,7 @@ def sweep_cmd(
     batch_size: int = typer.Option(32, "--batch-size"),
     workers: Optional[int] = typer.Option(None, "--workers"),
     device: str = typer.Option("cpu", "--device"),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 autocast (or a grid axis precision=...)"),
     crop: str = typer.Option("seeded", "--crop"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
     on_bad_audio: str = typer.Option("error", "--on-bad-audio"),
@@ -323,7 +324,7 @@ def sweep_cmd(
     console = _console()
     base = RunConfig(model=model, task=task, prompts=prompts, n=n, seed=seed, bank=bank, pooling=pooling,
                      checkpoint=checkpoint, data_root=str(data_root) if data_root else None, batch_size=batch_size,
-                     workers=workers, device=device, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
+                     workers=workers, device=device, precision=precision, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
                      on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
                      progress=not quiet, model_options=_parse_kv(model_option, "--model-option"),
                      task_options=_parse_kv(task_option, "--task-option"))
