@@ -1,0 +1,85 @@
+"""Decode pipeline scaling (issue 9): with a near-free model decoding is the whole cost, so this
+is what feeds a GPU. The harness's loader (decode, resample to 48 kHz, repeat-pad to 10 s,
+LAION-CLAP's input) at 0, 1, 2, ... worker processes, against the single-core bare
+soundfile + soxr loop and against LAION's own file-list API (librosa at 48 kHz, int16
+round trip) with the same near-free model in place of its network. All 400 ESC-50 clips.
+``clips_per_s`` and the ratios are in each benchmark's extra_info. Nothing asserts a speed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from zsbench.audio import Preprocessing
+from zsbench.cache import EmbeddingCache
+from zsbench.embed import embed_audio
+from zsbench.testmodels import NearFreeModel
+
+MODEL = NearFreeModel(sample_rate=48000, seconds=10.0)
+PREP = Preprocessing(48000, MODEL.meta.clip, "seeded")
+WORKERS = sorted({0, 1, 2, min(8, os.cpu_count() or 1)})
+_RATES: dict[str, float] = {}
+
+
+def _rate(benchmark, n: int, key: str) -> float:
+    rate = n / benchmark.stats.stats.mean
+    _RATES[key] = rate
+    benchmark.extra_info["clips_per_s"] = round(rate, 1)
+    return rate
+
+
+def test_single_core_soundfile_soxr(benchmark, esc50_clips):
+    def go():
+        for path in esc50_clips:
+            audio, sr = sf.read(path, dtype="float32")
+            soxr.resample(audio, sr, 48000, quality="HQ")
+
+    benchmark.pedantic(go, rounds=3, iterations=1, warmup_rounds=1)
+    _rate(benchmark, len(esc50_clips), "bare")
+
+
+@pytest.fixture(scope="module")
+def laion_near_free():
+    """LAION's CLAP_Module with its network's audio forward replaced by a near-free function:
+    ``get_audio_embedding_from_filelist`` then measures LAION's own loading path."""
+    import torch
+
+    pytest.importorskip("laion_clap")
+    from zsbench.adapters import laion as family
+
+    ref = family.build_clap("HTSAT-tiny", False)
+    ref.model.get_audio_embedding = lambda batch: torch.stack([d["waveform"][:512] for d in batch])
+    return ref
+
+
+def test_laion_filelist_near_free(benchmark, esc50_clips, laion_near_free):
+    files = [str(p) for p in esc50_clips]
+
+    def go():
+        return np.concatenate([laion_near_free.get_audio_embedding_from_filelist(x=files[i:i + 16])
+                               for i in range(0, len(files), 16)])
+
+    emb = benchmark.pedantic(go, rounds=2, iterations=1, warmup_rounds=1)
+    assert emb.shape == (len(files), 512)
+    _rate(benchmark, len(files), "laion")
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+def test_harness_decode_workers(benchmark, esc50_clips, workers):
+    def go():
+        out = embed_audio(MODEL, esc50_clips, PREP, EmbeddingCache(None, "x"), batch_size=16, workers=workers,
+                          progress=False)
+        assert out.computed == len(esc50_clips)
+
+    benchmark.pedantic(go, rounds=3, iterations=1, warmup_rounds=1)
+    rate = _rate(benchmark, len(esc50_clips), f"w{workers}")
+    if "bare" in _RATES:
+        benchmark.extra_info["over_single_core_bare"] = round(rate / _RATES["bare"], 3)
+        benchmark.extra_info["target_0.8_x_workers"] = round(0.8 * max(1, workers), 2)
+    if "laion" in _RATES:
+        benchmark.extra_info["over_laion_filelist"] = round(rate / _RATES["laion"], 3)
