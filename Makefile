@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
-# The main job offline: the demo model on the procedural sound world with the paper's prompt
-# strategies (template, several templates, descriptions, augmented N=2), then the leaderboard.
+# The main job offline: the demo model (the tiny CLAP our recipe trained, shipped in the package)
+# on the procedural sound world with the paper's prompt strategies (template, several templates,
+# descriptions, augmented N=2), then the leaderboard. Its held-out classes: README "The tiny CLAP".
 # Results, cache and data stay in .zsbench-demo/.
 DEMO_ENV := ZSBENCH_RESULTS=.zsbench-demo/results ZSBENCH_CACHE=.zsbench-demo/cache ZSBENCH_DATA=.zsbench-demo/data ZSBENCH_MODELS=.zsbench-demo/models
 demo: $(STAMP)

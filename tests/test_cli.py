@@ -36,7 +36,7 @@ def test_listings():
 def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
     first = zsb("run", "--task-option", "n_per_class=2", "--quiet")
     assert "36 clips embedded, 0 from cache" in first.stdout
-    assert "not a CLAP model" in first.stdout  # the demo says plainly what model it is
+    assert "tiny CLAP" in first.stdout  # the demo says plainly what model it is
     second = zsb("run", "--model", "demo", "--task", "synthworld", "--prompts", "template",
                  "--task-option", "n_per_class=2", "--quiet", "--output", str(isolated / "rec.json"))
     assert "0 clips embedded, 36 from cache" in second.stdout

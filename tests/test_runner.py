@@ -23,8 +23,8 @@ def test_record_carries_everything_needed_to_reproduce(isolated):
     result = zsbench.evaluate(**SMALL, bootstrap=200)
     rec = result.record
     assert rec.model["name"] == "demo" and len(rec.model["fingerprint"]) == 20
-    assert "not a CLAP model" in rec.model["meta"]["description"]
-    assert rec.task["id"] == "synthworld" and rec.task["version"] == "2" and rec.task["n_scored"] == 36
+    assert "tiny CLAP trained by the zsbench recipe" in rec.model["meta"]["description"]
+    assert rec.task["id"] == "synthworld" and rec.task["version"] == "3" and rec.task["n_scored"] == 36
     assert rec.prompts["strategy"] == "template" and len(rec.prompts["bank_hash"]) == 16
     assert rec.prompts["prompts"]["siren"] == ["This is a sound of siren."]
     assert rec.preprocessing["crop"] == "seeded" and rec.preprocessing["sample_rate"] == 16000

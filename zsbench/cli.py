@@ -417,6 +417,15 @@ def data_verify_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
         raise typer.Exit(1)
 
 
+@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_cmd(ctx: typer.Context, config: str = typer.Argument(..., help="tiny-cpu or reclap-base")) -> None:
+    """Train a CLAP with the ReCLAP recipe (options: python -m zsbench.training --help; multi-GPU:
+    torchrun --nproc-per-node N -m zsbench.training CONFIG)."""
+    from zsbench.training.__main__ import main as train_main
+
+    raise typer.Exit(train_main([config, *ctx.args]))
+
+
 def main() -> None:
     app()
 
