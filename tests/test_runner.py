@@ -75,6 +75,9 @@ def test_seeded_crop_is_reproducible_random_is_not(isolated):
     r1 = zsbench.evaluate(**opts, crop="random").scores
     r2 = zsbench.evaluate(**opts, crop="random").scores
     assert not np.array_equal(r1, r2)
+    # the run seed (prompts, bootstrap) leaves crops alone; crop_seed moves them
+    np.testing.assert_array_equal(s1, zsbench.evaluate(**opts, crop="seeded", seed=5).scores)
+    assert not np.array_equal(s1, zsbench.evaluate(**opts, crop="seeded", crop_seed=5).scores)
 
 
 def test_ctrl_c_mid_run_then_resume(isolated, monkeypatch):

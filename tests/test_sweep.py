@@ -87,6 +87,7 @@ def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, demo_fitted, m
     by_point = {(r.extra["sweep"]["point"]["n"], r.seed): r for r in stored}
     assert by_point[(1, 0)].cache["audio_computed"] == 36  # the first point embeds every clip ...
     assert by_point[(2, 0)].cache["audio_computed"] == 0 and by_point[(2, 0)].cache["audio_hits"] == 36  # ... once
+    assert by_point[(1, 1)].cache["audio_computed"] == 0  # seeds vary prompts, not crops (that is crop_seed)
     assert by_point[(2, 0)].prompts["params"]["n"] == 2 and by_point[(2, 0)].prompts["n_prompts"] == 36
 
     # the same sweep again runs only what is missing, with the model loaded once more

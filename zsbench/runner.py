@@ -45,6 +45,9 @@ class RunConfig:
     checkpoint: str | None = None
     device: str = "cpu"
     crop: str = "seeded"
+    # Its own seed, apart from ``seed`` (prompt sampling, bootstrap): a sweep over seeds then
+    # reuses every clip's audio embedding, and crop variance is studied on purpose, by crop_seed.
+    crop_seed: int = 0
     data_root: str | None = None
     batch_size: int = 32
     workers: int | None = None
@@ -188,7 +191,7 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     plan = retrieval_plan(task) if task.meta.metric == "retrieval" else classification_plan(config, model, task)
     lap("prompts")
 
-    prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.seed)
+    prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.crop_seed)
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
     cache = EmbeddingCache(cache_root, cache_identity(fingerprint, config.precision))
     store_dtype = config.cache_dtype
