@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsbench.synthworld.dsp import _butter_gain, _cycles, _env, _fftconv, _filter, _log_uniform, _onset, _place, _ramp_db, _regular_times, _sin  # noqa: F401
-from zsbench.synthworld.text import _Sound, _Text, _num, _rate_phrase, _third, _times  # noqa: F401
-
+from zsbench.synthworld.dsp import (
+    _butter_gain,
+    _cycles,
+    _env,
+    _fftconv,
+    _filter,
+    _log_uniform,
+    _onset,
+    _place,
+    _ramp_db,
+    _regular_times,
+    _sin,
+)
+from zsbench.synthworld.text import _num, _rate_phrase, _Sound, _Text, _third, _times
 
 
 def _heartbeat(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) -> _Sound:

@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsbench.synthworld.dsp import _butter_gain, _coloured_noise, _cycles, _env, _fast_len, _fftconv, _filter, _freqs, _harmonic_amps, _log_uniform, _onset, _peak_gain, _place, _sin, _smooth_random, _wavetable  # noqa: F401
-from zsbench.synthworld.text import _Sound, _Text, _num, _times  # noqa: F401
-
+from zsbench.synthworld.dsp import (
+    _butter_gain,
+    _coloured_noise,
+    _cycles,
+    _env,
+    _fast_len,
+    _fftconv,
+    _filter,
+    _freqs,
+    _harmonic_amps,
+    _log_uniform,
+    _onset,
+    _peak_gain,
+    _place,
+    _sin,
+    _smooth_random,
+    _wavetable,
+)
+from zsbench.synthworld.text import _num, _Sound, _Text, _times
 
 
 def _rain(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) -> _Sound:

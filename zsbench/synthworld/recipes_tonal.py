@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsbench.synthworld.dsp import _TWO_PI, _butter_gain, _cycles, _env, _fast_len, _filter, _freqs, _harmonic_amps, _log_uniform, _onset, _place, _ramp_db, _regular_times, _sin, _smooth_random, _wavetable  # noqa: F401
-from zsbench.synthworld.text import _Sound, _Text, _num, _third, _times  # noqa: F401
-
+from zsbench.synthworld.dsp import (
+    _TWO_PI,
+    _butter_gain,
+    _cycles,
+    _env,
+    _fast_len,
+    _filter,
+    _freqs,
+    _harmonic_amps,
+    _log_uniform,
+    _onset,
+    _place,
+    _ramp_db,
+    _regular_times,
+    _sin,
+    _smooth_random,
+    _wavetable,
+)
+from zsbench.synthworld.text import _num, _Sound, _Text, _third, _times
 
 
 def _siren(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) -> _Sound:

@@ -83,7 +83,8 @@ def read_shards(pattern: str) -> list[Example]:
                 if not name.endswith(".json"):
                     continue
                 key = name[:-5]
-                audio = next((f"{key}.{ext}" for ext in ("flac", "wav", "mp3", "ogg") if f"{key}.{ext}" in members), None)
+                audio = next((f"{key}.{ext}" for ext in ("flac", "wav", "mp3", "ogg") if f"{key}.{ext}" in members),
+                             None)
                 if audio is None:
                     raise ValueError(f"{shard}: {name} has no audio member ({key}.flac/.wav/.mp3/.ogg)")
                 meta = json.loads(tar.extractfile(member).read().decode("utf-8"))

@@ -22,7 +22,8 @@ from zsbench.training.train import RunOptions, train
 
 PS = (0.0, 0.4, 1.0)
 PROMPTS = ("template", "description", "augmented")
-SETTINGS = (("held-out", "held-out among themselves (chance 20%)"), ("all", "held-out clips among all 18 classes (chance 5.6%)"))
+SETTINGS = (("held-out", "held-out among themselves (chance 20%)"),
+            ("all", "held-out clips among all 18 classes (chance 5.6%)"))
 
 
 def run_one(root: Path, p: float, seed: int, threads: int | None) -> dict[str, dict[str, float]]:

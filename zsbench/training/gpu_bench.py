@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available() and not args.cpu:
         raise SystemExit("no CUDA GPU here: this measurement is for a GPU machine (the CPU path is tested by "
                          "tests/test_training_reclap.py)")
-    summary: dict = {"gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)", "torch": torch.__version__, "python": platform.python_version(),
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
+    summary: dict = {"gpu": gpu, "torch": torch.__version__, "python": platform.python_version(),
                      "steps": args.steps, "batch_size": args.batch_size, "attempts": []}
     try:
         import transformers

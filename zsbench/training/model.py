@@ -108,7 +108,7 @@ class TinyClap(nn.Module):
 def build(architecture: str, options: Mapping[str, Any]) -> nn.Module:
     if architecture == "tiny":
         return TinyClap(**options)
-    from zsbench.adapters.reclap import T5ClapConfig, build_model
+    from zsbench.adapters.reclap import build_model
 
     return build_model(t5_clap_config(options))
 

@@ -283,7 +283,8 @@ def train(cfg: TrainConfig, run: RunOptions) -> dict[str, Any]:
                          or done == cfg.max_steps):
             evals = evaluate(done, ckpt or save(done))
         paused += time.perf_counter() - pause_start
-    final = {"step": stop, "checkpoint": str(last), "evals": evals, "world_size": world, "device": device,
+    final = {"step": stop, "checkpoint": str(last) if run.save else None, "evals": evals, "world_size": world,
+             "device": device,
              "samples_per_s": seen / max(trained_until - t0 - paused_then, 1e-9)}
     if steady is not None and seen > steady[1]:  # training time only: checkpoints and evaluations excluded
         final["samples_per_s_after_10_steps"] = (seen - steady[1]) / max(
