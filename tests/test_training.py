@@ -145,6 +145,8 @@ def test_resume_continues_bit_for_bit(small_csv, tmp_path):
     straight = train(cfg, RunOptions(tmp_path / "straight", progress=False, threads=1))
     part = train(cfg, RunOptions(tmp_path / "split", progress=False, threads=1, stop_after=3))
     assert part["step"] == 3 and "export" not in part
+    with open(tmp_path / "split" / "log.csv", "a") as f:  # a crash after logging step 4, before its checkpoint
+        f.write("4,0.1,1.0,0.5,14.0,1.0,1.0,\n")
     with pytest.raises(FileExistsError, match="--resume"):
         train(cfg, RunOptions(tmp_path / "split", progress=False, threads=1))
     with pytest.raises(ValueError, match="another config"):

@@ -76,12 +76,19 @@ def _setup_distributed(device: str | None) -> tuple[int, int, str]:
 class _Loggers:
     """Console and CSV on rank 0; TensorBoard / W&B when the config lists them."""
 
-    def __init__(self, cfg: TrainConfig, out_dir: Path, rank: int):
+    def __init__(self, cfg: TrainConfig, out_dir: Path, rank: int, start: int = 0):
         self.on = rank == 0
         self.cfg, self.csv_path, self.eval_path = cfg, out_dir / "log.csv", out_dir / "eval.jsonl"
         self.tb = self.wandb = None
         if not self.on:
             return
+        if self.csv_path.exists():  # resuming: drop rows logged after the checkpoint (they are redone)
+            with open(self.csv_path, newline="", encoding="utf-8") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+            with atomic_write(self.csv_path) as f:
+                writer = csv.DictWriter(f, fieldnames=list(LOG_FIELDS))
+                writer.writeheader()
+                writer.writerows(rows)
         if "tensorboard" in cfg.loggers:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -193,7 +200,7 @@ def train(cfg: TrainConfig, run: RunOptions) -> dict[str, Any]:
         scaler.load_state_dict(state["scaler"])
         _set_rng_state(state["rng"][min(rank, len(state["rng"]) - 1)], device)
         start = int(state["step"])
-    loggers = _Loggers(cfg, out, rank)
+    loggers = _Loggers(cfg, out, rank, start)
     if rank == 0:
         with atomic_write(out / "config.json") as f:
             json.dump({"config": cfg.to_dict(), "world_size": world, "device": device,
