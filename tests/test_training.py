@@ -191,3 +191,28 @@ def test_zsbench_train_is_the_recipe_entry_point():
     zsbench = Path(sys.executable).parent / "zsbench"
     proc = subprocess.run([str(zsbench), "train", "nope"], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "invalid choice: 'nope'" in proc.stderr and "tiny-cpu" in proc.stderr
+
+
+def test_webdataset_shards_are_read_like_the_csv(small_csv, tmp_path):
+    import io
+    import tarfile
+
+    from zsbench.training.data import read_shards
+    from zsbench.training.features import WINDOW_S, load_waveform
+
+    rows = read_csv(small_csv)[:2]
+    shard = tmp_path / "shard-000.tar"
+    with tarfile.open(shard, "w") as tar:
+        for i, ex in enumerate(rows):
+            for name, data in ((f"clip{i}.flac", open(ex.path, "rb").read()),
+                               (f"clip{i}.json", json.dumps({"caption": ex.caption,
+                                                             "rewritten_captions": list(ex.rewrites)}).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    got = read_shards(str(tmp_path / "shard-*.tar"))
+    assert [(g.caption, g.rewrites) for g in got] == [(r.caption, r.rewrites) for r in rows]
+    assert np.array_equal(load_waveform(got[0].path), load_waveform(rows[0].path))
+    assert len(load_waveform(got[0].path)) >= WINDOW_S * 16000
+    with pytest.raises(FileNotFoundError, match="no WebDataset shards"):
+        read_shards(str(tmp_path / "none-*.tar"))
