@@ -48,18 +48,27 @@ def held_out_accuracy(evals: dict[str, dict[str, float]], classes: str, prompts:
     return float(np.mean([evals[key][f"recall/{lab}"] for lab in HELD_OUT]))
 
 
+def _cell(vals: list[float]) -> str:
+    sd = np.std(vals, ddof=1) if len(vals) > 1 else float("nan")
+    return f"{np.mean(vals):.1f} ± {sd:.1f} ({', '.join(f'{v:.0f}' for v in vals)})"
+
+
 def table(results: dict[tuple[float, int], dict]) -> str:
     seeds = sorted({s for _, s in results})
     lines = []
     for classes, title in SETTINGS:
+        extra = ["all 18 classes, every clip, template"] if classes == "all" else []
         lines += [f"**{title}**, accuracy % on held-out clips, mean ± sd over seeds {seeds}:", "",
-                  "| caption augmentation | " + " | ".join(PROMPTS) + " |", "|---|" + "---|" * len(PROMPTS)]
+                  "| caption augmentation | " + " | ".join([*PROMPTS, *extra]) + " |",
+                  "|---|" + "---|" * (len(PROMPTS) + len(extra))]
         for p in PS:
             cells = []
             for prompts in PROMPTS:
                 vals = [100 * held_out_accuracy(results[(p, s)], classes, prompts) for s in seeds if (p, s) in results]
-                sd = np.std(vals, ddof=1) if len(vals) > 1 else float("nan")
-                cells.append(f"{np.mean(vals):.1f} ± {sd:.1f} ({', '.join(f'{v:.0f}' for v in vals)})")
+                cells.append(_cell(vals))
+            if extra:
+                key = "synthworld[classes=all,n_per_class=40]/template"
+                cells.append(_cell([100 * results[(p, s)][key]["accuracy"] for s in seeds if (p, s) in results]))
             label = {0.0: "p = 0 (rewrites only)", 0.4: "p = 0.4 (paper)", 1.0: "p = 1 (originals only)"}[p]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
