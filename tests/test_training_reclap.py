@@ -63,6 +63,17 @@ def test_synthetic_steps_and_the_checkpoint_loads_in_t5_clap(tmp_path, tokenizer
         assert torch.equal(value, state["state_dict"][name]), name
     exported = torch.load(result["export"], map_location="cpu", weights_only=True)
     assert set(exported) == {"config", "state_dict"}
+    # a new run can start its audio tower from this one (the paper starts from a pretrained HTSAT)
+    from zsbench.training.arch_t5 import T5Arch
+
+    cfg = small().with_overrides([f"model.audio_init={result['export']}"])
+    arch = T5Arch(cfg, tmp_path, "cpu", 0, 1, synthetic=True, progress=False)
+    for name, value in arch.model.audio_branch.state_dict().items():
+        assert torch.equal(value, exported["state_dict"][f"audio_branch.{name}"]), name
+    with pytest.raises(ValueError, match="no audio_branch"):
+        torch.save({"state_dict": {"x": torch.zeros(1)}}, tmp_path / "bad.pt")
+        T5Arch(small().with_overrides([f"model.audio_init={tmp_path / 'bad.pt'}"]), tmp_path, "cpu", 0, 1,
+               synthetic=True, progress=False)
 
 
 def test_real_data_path_with_augmentation_and_evaluation(tmp_path, tokenizer_dir):

@@ -71,6 +71,23 @@ def import_laion_clap():
             patch.stop()
 
 
+def init_audio_branch(model: nn.Module, path: Path) -> None:
+    """Start the audio tower from a pretrained one, as the paper does (HTSAT-base): the
+    ``audio_branch.*`` weights of a LAION-CLAP checkpoint (or of one of ours), every one of them
+    required to fit."""
+    from zsbench.adapters import laion
+
+    state = laion.read_state_dict(path)
+    audio = {k[len("audio_branch."):]: v for k, v in state.items() if k.startswith("audio_branch.")}
+    if not audio:
+        raise ValueError(f"{path}: no audio_branch.* weights; pass a LAION-CLAP checkpoint with the same amodel "
+                         "(e.g. music_speech_audioset_epoch_15_esc_89.98.pt for HTSAT-base) as model.audio_init")
+    missing, unexpected = model.audio_branch.load_state_dict(audio, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{path}: its audio tower does not fit this model's ({len(missing)} missing, e.g. "
+                         f"{missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]}); check amodel and fusion")
+
+
 class T5Forward(nn.Module):
     def __init__(self, clap: nn.Module):
         super().__init__()
@@ -103,6 +120,8 @@ class T5Arch:
         self.config = t5_clap_config(cfg.model)
         import_laion_clap()
         self.model = build("t5-clap", cfg.model)
+        if cfg.model.get("audio_init"):
+            init_audio_branch(self.model, Path(cfg.model["audio_init"]))
         for frozen in (self.model.audio_transform, self.model.text_transform):
             frozen.requires_grad_(False)
         self.model.logit_scale_t.requires_grad_(False)

@@ -103,7 +103,8 @@ class TrainConfig:
 # set with --max-steps for a real run.
 RECLAP_BASE = TrainConfig(
     name="reclap-base", architecture="t5-clap",
-    model={"amodel": "HTSAT-base", "fusion": True, "pooling": "mean", "tokenizer": None},
+    # audio_init: a pretrained HTSAT-base checkpoint (LAION-CLAP .pt), as the paper starts from one
+    model={"amodel": "HTSAT-base", "fusion": True, "pooling": "mean", "tokenizer": None, "audio_init": None},
     keep_original_p=0.4, n_rewrites=4, optimizer="adam", lr=5e-4, weight_decay=0.0, warmup_steps=3200,
     max_steps=100_000, batch_size=256, amp="bf16", sync_bn=True, seed=3407, checkpoint_every=2000,
     eval_every=5000, eval=({"task": "clotho", "prompts": "template"},), num_workers=8,
