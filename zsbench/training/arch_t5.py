@@ -85,7 +85,8 @@ def init_audio_branch(model: nn.Module, path: Path) -> None:
     missing, unexpected = model.audio_branch.load_state_dict(audio, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}: its audio tower does not fit this model's ({len(missing)} missing, e.g. "
-                         f"{missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]}); check amodel and fusion")
+                         f"{missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]}); check amodel and "
+                         "fusion")
 
 
 class T5Forward(nn.Module):
