@@ -254,7 +254,7 @@ def _pitch_centre_track(audio: np.ndarray, sr: int = SR) -> np.ndarray:
     """Per-frame spectral centroid over 150 Hz - 4 kHz, in octaves: where the tone sits."""
     f, spec = _frame_spectra(audio, sr)
     band = (f > 150) & (f < 4000)
-    return np.log2((spec[:, band] * f[band]).sum(1) / spec[:, band].sum(1))
+    return np.log2(((spec[:, band] * f[band]).sum(1) + 1e-30) / (spec[:, band].sum(1) + 1e-30))
 
 
 def _fraction_below(audio: np.ndarray, cutoff: float) -> float:
