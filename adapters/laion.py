@@ -128,7 +128,18 @@ def build_clap(amodel: str, fusion: bool, device: str = "cpu"):
     laion_clap = _import_laion_clap()
     with _offline_if_unreachable(), text_tower_from_config():
         clap = laion_clap.CLAP_Module(enable_fusion=fusion, amodel=amodel, device=device)
+    cast_fusion_outputs(clap)
     return clap.eval()
+
+
+def cast_fusion_outputs(model) -> None:
+    """HTSAT's fusion writes the fusion block's output into the patch tensor in place; under
+    bf16/fp16 autocast the block returns float32 into a half tensor and the package fails
+    ("Index put requires the source and destination dtypes match"). Cast it to the input's
+    dtype; without autocast both are float32 and nothing changes."""
+    for name, module in model.named_modules():
+        if name.endswith("fusion_model"):
+            module.register_forward_hook(lambda _m, args, out: out.to(args[0].dtype))
 
 
 def read_state_dict(path: Path) -> dict[str, Any]:

@@ -64,8 +64,11 @@ FLAN_T5_LARGE: dict[str, Any] = {
     "vocab_size": 32128, "d_model": 1024, "d_kv": 64, "d_ff": 2816, "num_layers": 24, "num_heads": 16,
     "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "dropout_rate": 0.1,
     "layer_norm_epsilon": 1e-6, "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False,
-    "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0,
+    "pad_token_id": 0, "eos_token_id": 1,
 }
+# Decoder/generation fields a saved config may carry; the encoder ignores them, and transformers 5
+# no longer lists them among T5Config's own fields.
+_T5_GENERATION_FIELDS = {"decoder_start_token_id"}
 DRIVE = "https://drive.google.com/drive/folders/1ZUf3HNo8wO2Ec6_cfQ0nc1fUknkHSP9e"
 RESAVE = ("if you trust the file, keep only its weights: python -c \"import torch; c = torch.load('IN', "
           "weights_only=False); torch.save({'state_dict': c['state_dict']}, 'OUT')\"")
@@ -103,7 +106,7 @@ class T5ClapConfig:
             raise ValueError(f"{source}: fusion must be true or false, got {self.fusion!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"{source}: pooling {self.pooling!r}: choose {' or '.join(POOLINGS)}")
-        known = set(transformers.T5Config().to_dict())
+        known = set(transformers.T5Config().to_dict()) | _T5_GENERATION_FIELDS
         wrong = sorted(set(self.t5_config) - known)
         if wrong:
             raise ValueError(f"{source}: t5_config field(s) {wrong} are not T5Config fields")
@@ -165,7 +168,9 @@ def _model_class() -> type:
 
 def build_model(config: T5ClapConfig):
     """A ``T5Clap`` with the package's random initial weights, on the ambient torch device."""
-    return _model_class()(config)
+    model = _model_class()(config)
+    laion.cast_fusion_outputs(model)
+    return model
 
 
 def load_tokenizer(spec: str | None):

@@ -49,7 +49,22 @@ class _ClipDataset:
 
 
 def _collate(batch):
-    return batch
+    """Runs in the worker: the batch's windows as ONE tensor when they share a length (always,
+    but for fusion models' whole clips), so they cross to the main process as one shared-memory
+    block that the model reads in place. The main process also drives the model; copying every
+    clip again there (np.stack) made it the bottleneck that kept extra workers from helping.
+
+    Returns (dataset indices, windows per clip, windows, [(index, problem)] of bad clips)."""
+    import torch
+
+    good = [(i, t) for i, t, _ in batch if t is not None]
+    bad = [(i, problem) for i, t, problem in batch if t is None]
+    counts = [len(t) for _, t in good]
+    if good and len({tuple(t.shape[1:]) for _, t in good}) == 1:
+        windows = torch.cat([t for _, t in good])
+    else:
+        windows = [w for _, t in good for w in t]
+    return [i for i, _ in good], counts, windows, bad
 
 
 def default_workers(device: str = "cpu") -> int:
@@ -88,20 +103,17 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=_collate,
                         prefetch_factor=4 if workers else None, persistent_workers=False)
     with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode(), autocast(precision, device):
-        for batch in loader:
-            good = []
-            for j, windows, problem in batch:
-                if windows is None:
-                    if on_bad_audio != "skip":
-                        raise BadAudioError(dataset.paths[j], problem)
-                    result.skipped.append((str(dataset.paths[j]), problem))
-                else:
-                    good.append((j, windows.numpy()))
+        for good, counts, windows, bad in loader:
+            for j, problem in bad:
+                if on_bad_audio != "skip":
+                    raise BadAudioError(dataset.paths[j], problem)
+                result.skipped.append((str(dataset.paths[j]), problem))
             if good:
-                emb = _embed_windows(model, prep, [(dataset.keys[j], w) for j, w in good], batch_size)
-                bounds = np.cumsum([0] + [len(w) for _, w in good])
+                flat = windows.numpy() if torch.is_tensor(windows) else [w.numpy() for w in windows]
+                emb = _embed_windows(model, prep, [dataset.keys[j] for j in good], counts, flat, batch_size)
+                bounds = np.cumsum([0] + counts)
                 fresh = {}
-                for (j, _), a, b in zip(good, bounds[:-1], bounds[1:]):
+                for j, a, b in zip(good, bounds[:-1], bounds[1:]):
                     vec = l2_normalize(emb[a:b].mean(0)) if b - a > 1 else emb[a]
                     if use_cache:  # score what a cached re-run will read: both runs agree bit for bit
                         vec = as_stored(vec, store_dtype)
@@ -110,26 +122,29 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                 if use_cache:
                     cache.put_audio(space, fresh, store_dtype)
                 result.computed += len(good)
-            advance(len(batch))
+            advance(len(good) + len(bad))
     return result
 
 
-def _embed_windows(model: AudioTextModel, prep: Preprocessing, clips: list[tuple[str, np.ndarray]],
-                   batch_size: int) -> np.ndarray:
-    """Embed every window of the clips, in order, ``batch_size`` windows per forward pass.
+def _embed_windows(model: AudioTextModel, prep: Preprocessing, keys: list[str], counts: list[int],
+                   windows: np.ndarray | list[np.ndarray], batch_size: int) -> np.ndarray:
+    """Embed every window of the clips (``counts[k]`` windows for clip ``keys[k]``), in order,
+    ``batch_size`` windows per forward pass.
 
-    Windows of equal length are stacked; full-length clips for fusion models go as a list.
+    ``windows``: one (N, samples) array, passed on in slices without a copy, or (fusion models'
+    whole clips) a list of 1-D arrays, stacked where a slice's lengths agree.
     """
-    windows = [w for _, ws in clips for w in ws]
-    seeds = None if prep.crop == "random" else [clip_seed(prep.seed, key) for key, ws in clips for _ in ws]
+    seeds = None if prep.crop == "random" else [clip_seed(prep.seed, key) for key, c in zip(keys, counts)
+                                                for _ in range(c)]
     out = []
     for s in range(0, len(windows), batch_size):
         chunk = windows[s:s + batch_size]
-        same = all(len(w) == len(chunk[0]) for w in chunk)
-        out.append(np.asarray(model.embed_audio(np.stack(chunk) if same else chunk,
-                                                seeds=None if seeds is None else seeds[s:s + batch_size]),
+        if isinstance(chunk, list) and all(len(w) == len(chunk[0]) for w in chunk):
+            chunk = np.stack(chunk)
+        out.append(np.asarray(model.embed_audio(chunk, seeds=None if seeds is None else seeds[s:s + batch_size]),
                               dtype=np.float32))
-    return _finite(np.concatenate(out), "audio", [key for key, _ in clips])
+    names = [key for key, c in zip(keys, counts) for _ in range(c)]
+    return _finite(np.concatenate(out), "audio", names)
 
 
 def _finite(emb: np.ndarray, what: str, names: Sequence[str]) -> np.ndarray:

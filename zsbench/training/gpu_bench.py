@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--grad-accum", type=int, default=1, choices=(1, 2, 4),
+                    help="first accumulation to try (4: micro-batches of 64, the paper's per-GPU batch)")
     ap.add_argument("--cpu", action="store_true", help="run on the CPU anyway (to check the code path, tiny sizes)")
     ap.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if os.environ.get("OUT") else None)
     args = ap.parse_args(argv)
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["transformers"] = transformers.__version__
     except ImportError:
         pass
-    for accum in (1, 2, 4):
+    for accum in (a for a in (1, 2, 4) if a >= args.grad_accum):
         if args.batch_size % accum:
             continue
         cfg = get_config("reclap-base").replace(max_steps=args.steps, warmup_steps=min(3200, max(1, args.steps // 10)),
