@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -170,3 +171,38 @@ def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path,
     print(f"\ncache bytes/clip (16-d model, SQLite overhead included): float32 {size32['bytes_per_clip']:.0f}, "
           f"float16 {size16['bytes_per_clip']:.0f}; float16 max score change {change:.1e}, {head} "
           f"{plain.record.metrics['values'][head]:.4f} -> {half[1].record.metrics['values'][head]:.4f}")
+
+
+
+OPEN_AT_ONCE = """
+import os, sys, time, warnings
+import numpy as np
+from zsbench.cache import EmbeddingCache
+root, go = sys.argv[1], sys.argv[2]
+while not os.path.exists(go):
+    time.sleep(0.001)
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # a cache that disabled itself warns
+    cache = EmbeddingCache(root, "same-new-file")
+    cache.put_audio("p", {f"clip-{os.getpid()}": np.ones(4, np.float32)})
+sys.exit(0 if cache.enabled else 3)
+"""
+
+
+def test_processes_creating_one_new_cache_file_at_the_same_moment_all_get_it(tmp_path):
+    """Two --shard ranks (or parallel runs) opening a cache file that does not exist yet race to
+    switch it to WAL; every one of them must end up with a working cache."""
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, str(tmp_path / "cache"), str(go)],
+                              stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    time.sleep(1.0)  # let them all import and wait
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    from zsbench.cache import EmbeddingCache
+
+    assert len(EmbeddingCache(tmp_path / "cache", "same-new-file").get_audio(
+        "p", [f"clip-{p.pid}" for p in procs])) == 6

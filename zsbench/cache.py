@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,12 +64,24 @@ def _decode(blob: bytes, dim: int) -> np.ndarray:
     raise sqlite3.DatabaseError(f"embedding row of {len(blob)} bytes does not hold {dim} values")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    con.executescript(SCHEMA)
-    return con
+def _connect(path: Path, attempts: int = 40) -> sqlite3.Connection:
+    """Open (creating if needed) in WAL mode. Switching a new file to WAL takes an exclusive lock
+    for which SQLite may answer "database is locked" at once, without its busy timeout, when
+    another process (a second --shard rank, a parallel run) opens the same new file at the same
+    moment: retry that for a while instead of failing the run."""
+    for attempt in range(attempts):
+        con = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.executescript(SCHEMA)
+            return con
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def file_digest(path: Path) -> str:

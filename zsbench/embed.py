@@ -61,7 +61,10 @@ def _collate(batch):
     bad = [(i, problem) for i, t, problem in batch if t is None]
     counts = [len(t) for _, t in good]
     if good and len({tuple(t.shape[1:]) for _, t in good}) == 1:
-        windows = torch.cat([t for _, t in good])
+        windows = torch.empty((sum(counts), *good[0][1].shape[1:]), dtype=good[0][1].dtype)
+        if torch.utils.data.get_worker_info() is not None:
+            windows.share_memory_()  # written once, in place: sending it to the main process copies nothing
+        torch.cat([t for _, t in good], out=windows)
     else:
         windows = [w for _, t in good for w in t]
     return [i for i, _ in good], counts, windows, bad
