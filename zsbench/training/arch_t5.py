@@ -175,18 +175,24 @@ class T5Arch:
                 audio["mel_fusion"] = torch.randn(share, 4, frames, mels, generator=g, device=dev)
             else:
                 audio["waveform"] = 0.1 * torch.randn(share, MAX_LEN, generator=g, device=dev)
-            vocab = self.config.t5_config["vocab_size"]
-            ids = torch.randint(2, vocab, (share, N_TOKENS), generator=g, device=dev)
+            ids = torch.randint(2, self.vocab_size(), (share, N_TOKENS), generator=g, device=dev)
             return audio, {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
         idx = batch_indices(self.cfg.seed, step, self.n, self.cfg.batch_size, self.rank, self.world)
         choice = self.aug.choose(rng, [len(self.examples[i].rewrites) for i in idx])
         texts = [self.examples[i].caption if c == 0 else self.examples[i].rewrites[c - 1] for i, c in zip(idx, choice)]
         seeds = rng.integers(0, 2**31, len(idx))
         audio = _collate([self._audio(self.examples[i].path, int(s)) for i, s in zip(idx, seeds)], self.config.fusion)
+        return audio, self.tokenize(texts)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """The text tower's input, as the ``t5-clap`` adapter tokenises (subclasses: their tower's)."""
         from zsbench.adapters.reclap import TOKENIZER
 
-        tokens = dict(self.tokenizer(texts, return_tensors="pt", **TOKENIZER))
-        return audio, tokens
+        return dict(self.tokenizer(texts, return_tensors="pt", **TOKENIZER))
+
+    def vocab_size(self) -> int:
+        """Token ids of ``--synthetic`` batches are drawn below this."""
+        return int(self.config.t5_config["vocab_size"])
 
     def evaluate(self, spec: dict[str, Any], checkpoint: Path | None) -> dict[str, float]:
         """Through the ``t5-clap`` adapter on the checkpoint just written: the exact ``zsbench

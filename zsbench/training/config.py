@@ -1,4 +1,5 @@
-"""Training configurations: the paper's ``reclap-base`` and the CPU-sized ``tiny-cpu``.
+"""Training configurations: the paper's ``reclap-base``, LAION-CLAP's layout ``laion-base`` and
+the CPU-sized ``tiny-cpu``.
 
 A config is a flat dataclass so that every value is recorded in the log and inside every
 checkpoint, and any field can be overridden from the command line (``--set lr=1e-3``).
@@ -11,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-ARCHITECTURES = ("tiny", "t5-clap")
+ARCHITECTURES = ("tiny", "t5-clap", "laion-clap")
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class TrainConfig:
     """Everything one training run depends on."""
 
     name: str
-    architecture: str                  # "tiny" (CNN + MiniLM) or "t5-clap" (HTSAT + T5, the ReCLAP layout)
+    architecture: str                  # "tiny" (CNN + MiniLM), "t5-clap" (HTSAT + T5, the ReCLAP layout) or
+                                       # "laion-clap" (HTSAT + RoBERTa, LAION-CLAP's own layout)
     # data
     train_csv: str = ""                # path, caption, [dataset,] rewritten_captions (JSON list); or
     shards: str = ""                   # WebDataset shards: a glob of .tar files (key.flac + key.json)
@@ -126,7 +128,14 @@ TINY_CPU = TrainConfig(
     eval_every=0, eval=HELD_OUT_EVALS, log_every=20, num_workers=0,
 )
 
-CONFIGS: dict[str, TrainConfig] = {c.name: c for c in (RECLAP_BASE, TINY_CPU)}
+# LAION-CLAP's own layout (HTSAT-base + aff_2d fusion + RoBERTa) under the paper's recipe, with
+# LAION's learning rate (1e-4); its exports load in the laion-clap-* adapters with --checkpoint.
+LAION_BASE = RECLAP_BASE.replace(
+    name="laion-base", architecture="laion-clap", model={"amodel": "HTSAT-base", "fusion": True, "audio_init": None},
+    lr=1e-4, batch_size=256,
+)
+
+CONFIGS: dict[str, TrainConfig] = {c.name: c for c in (RECLAP_BASE, TINY_CPU, LAION_BASE)}
 
 
 def get_config(name: str) -> TrainConfig:

@@ -27,7 +27,8 @@ from zsbench.training.config import TrainConfig
 from zsbench.training.loss import contrastive_loss
 from zsbench.training.model import n_parameters
 
-ARCHS = {"tiny": "zsbench.training.arch_tiny:TinyArch", "t5-clap": "zsbench.training.arch_t5:T5Arch"}
+ARCHS = {"tiny": "zsbench.training.arch_tiny:TinyArch", "t5-clap": "zsbench.training.arch_t5:T5Arch",
+         "laion-clap": "zsbench.training.arch_laion:LaionArch"}
 LOG_FIELDS = ("step", "lr", "loss", "batch_acc", "scale", "samples_per_s", "elapsed_s", "peak_mem_mb")
 
 
