@@ -17,15 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from zsbench.adapters import hf_clap
 from zsbench.adapters.base import LoadOptions
+
 from zsbench.audio import Preprocessing, clip_seed, prepare_clip
 from zsbench.cache import EmbeddingCache
 from zsbench.checkpoints import CheckpointUnavailable
 from zsbench.conformance import validate
 from zsbench.embed import embed_audio
 from zsbench.registry import MODELS
+from zsbench.testmodels import save_tiny_clap
 
 SR = 48000
 TOL = 1e-4
@@ -41,34 +42,10 @@ VARIANTS = {  # registered name -> (default Hub repo, long-clip rule)
 }
 
 
-def _save_tiny(folder: Path, fusion: bool, seed: int) -> Path:
-    """A ClapModel small enough to run in milliseconds, with the hub's preprocessor settings."""
-    import torch
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
-
-    torch.manual_seed(seed)
-    config = ClapConfig(
-        text_config={"vocab_size": 50265, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "intermediate_size": 37, "projection_dim": 16},
-        # spec_size 256 with 64 mel bins is what 1001 frames of 10 s need; the rest is shrunk
-        audio_config={"spec_size": 256, "patch_embeds_hidden_size": 16, "depths": [1, 1],
-                      "num_attention_heads": [1, 2], "window_size": 8, "hidden_size": 32,
-                      "enable_fusion": fusion, "projection_dim": 16},
-        projection_dim=16)
-    model = ClapModel(config).eval()
-    extractor = ClapFeatureExtractor(feature_size=64, sampling_rate=SR, hop_length=480, max_length_s=10,
-                                     fft_window_size=1024, frequency_min=50, frequency_max=14000,
-                                     truncation="fusion" if fusion else "rand_trunc", padding="repeatpad")
-    tokenizer = RobertaTokenizer.from_pretrained("roberta-base")  # offline, from the hf_cache copy
-    model.save_pretrained(folder)
-    ClapProcessor(extractor, tokenizer).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def checkpoints(hf_cache, tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("hf-clap")
-    return {"unfused": _save_tiny(base / "unfused", False, 0), "fused": _save_tiny(base / "fused", True, 0)}
+    return {"unfused": save_tiny_clap(base / "unfused"), "fused": save_tiny_clap(base / "fused", fusion=True)}
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +133,9 @@ def test_registry_meta(name):
 
 @pytest.mark.slow  # importing transformers.pipelines takes seconds
 def test_template_is_the_pipelines_default():
-    from transformers.pipelines.zero_shot_audio_classification import ZeroShotAudioClassificationPipeline
+    from transformers.pipelines.zero_shot_audio_classification import (
+        ZeroShotAudioClassificationPipeline,
+    )
 
     default = inspect.signature(ZeroShotAudioClassificationPipeline.preprocess).parameters["hypothesis_template"].default
     assert default.replace("{}", "{label}") == hf_clap.TEMPLATE
@@ -278,7 +257,7 @@ def test_fingerprint(adapters, checkpoints, tmp_path):
     assert fp == hf_clap.HFClap(LoadOptions(checkpoint=str(folder))).fingerprint()
     assert fp == hf_clap.HFClap(LoadOptions(checkpoint=str(_copy(folder, tmp_path / "copy")))).fingerprint()
     assert fp != adapters["fused"].fingerprint()
-    other = _save_tiny(tmp_path / "other-weights", False, 1)
+    other = save_tiny_clap(tmp_path / "other-weights", seed=1)
     assert fp != hf_clap.HFClap(LoadOptions(checkpoint=str(other))).fingerprint()
     edited = _copy(folder, tmp_path / "edited")
     config = json.loads((edited / "preprocessor_config.json").read_text())

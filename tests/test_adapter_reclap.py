@@ -115,23 +115,10 @@ def max_diff(a, b) -> float:
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory) -> Path:
-    """A tiny T5-style tokenizer: Unigram with T5's specials (pad 0, </s> 1, unk 2) and </s> appended."""
-    import transformers
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A tiny T5-style tokenizer (flan-t5-large's is not available offline)."""
+    from zsbench.testmodels import save_tiny_t5_tokenizer
 
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=SMALL_T5["vocab_size"], unk_token="<unk>",
-                                      special_tokens=["<pad>", "</s>", "<unk>"])
-    tok.train_from_iterator(list(SENTENCES) * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                                       special_tokens=[("</s>", 1)])
-    folder = tmp_path_factory.mktemp("t5-tokenizer")
-    transformers.T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                                 extra_ids=0).save_pretrained(folder)
-    return folder
+    return save_tiny_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"), SENTENCES, SMALL_T5["vocab_size"])
 
 
 @pytest.fixture(scope="module")

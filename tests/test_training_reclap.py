@@ -9,8 +9,8 @@ import json
 
 import pytest
 import torch
-
 from zsbench.adapters.base import LoadOptions
+
 from zsbench.training.config import get_config
 from zsbench.training.train import RunOptions, train
 
@@ -24,22 +24,9 @@ SENTENCES = ("a dial tone humming steadily", "wind blowing in gusts", "a steady 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
     """A tiny T5-style tokenizer (flan-t5-large's is not available offline)."""
-    import transformers
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from zsbench.testmodels import save_tiny_t5_tokenizer
 
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=SMALL_T5["vocab_size"], unk_token="<unk>",
-                                      special_tokens=["<pad>", "</s>", "<unk>"])
-    tok.train_from_iterator(list(SENTENCES) * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                                       special_tokens=[("</s>", 1)])
-    folder = tmp_path_factory.mktemp("t5-tokenizer")
-    transformers.T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                                 extra_ids=0).save_pretrained(folder)
-    return folder
+    return save_tiny_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"), SENTENCES, SMALL_T5["vocab_size"])
 
 
 def small(tokenizer=None):

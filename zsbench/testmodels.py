@@ -17,10 +17,20 @@ import numpy as np
 SR = 48000
 
 
-def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
-    """Write the folder once (atomically by rename) and return it; the hf_cache fixture must be up."""
+def save_tiny_clap(folder: Path, seed: int = 0, fusion: bool = False) -> Path:
+    """Write the folder once (atomically by rename) and return it; the hf_cache fixture must be up.
+
+    A ClapModel small enough to run in milliseconds, with the Hub checkpoints' preprocessor
+    settings (spec_size 256 with 64 mel bins is what 1001 frames of 10 s need; the rest is shrunk).
+    """
     import torch
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+    from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapProcessor,
+        RobertaTokenizer,
+    )
 
     folder = Path(folder)
     if (folder / "config.json").exists():
@@ -31,17 +41,44 @@ def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
                      "intermediate_size": 37, "projection_dim": 16},
         audio_config={"spec_size": 256, "patch_embeds_hidden_size": 16, "depths": [1, 1],
                       "num_attention_heads": [1, 2], "window_size": 8, "hidden_size": 32,
-                      "enable_fusion": False, "projection_dim": 16},
+                      "enable_fusion": fusion, "projection_dim": 16},
         projection_dim=16)
     model = ClapModel(config).eval()
     extractor = ClapFeatureExtractor(feature_size=64, sampling_rate=SR, hop_length=480, max_length_s=10,
                                      fft_window_size=1024, frequency_min=50, frequency_max=14000,
-                                     truncation="rand_trunc", padding="repeatpad")
+                                     truncation="fusion" if fusion else "rand_trunc", padding="repeatpad")
     tmp = folder.with_name(folder.name + ".part")
     model.save_pretrained(tmp)
     ClapProcessor(extractor, RobertaTokenizer.from_pretrained("roberta-base")).save_pretrained(tmp)
     tmp.rename(folder)
     return folder
+
+
+def save_tiny_t5_tokenizer(folder: Path, sentences, vocab_size: int) -> Path:
+    """A tiny T5-style tokenizer (flan-t5-large's SentencePiece model is not available offline):
+    Unigram trained on ``sentences``, with T5's specials (pad 0, </s> 1, unk 2) and </s> appended."""
+    import transformers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, unk_token="<unk>", special_tokens=["<pad>", "</s>", "<unk>"])
+    tok.train_from_iterator(list(sentences) * 5, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", 1)])
+    transformers.T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                                 extra_ids=0).save_pretrained(folder)
+    return Path(folder)
 
 
 def esc50_table(clips, path: Path) -> str:
