@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+from torch import nn
 
-from zsbench.training.arch_t5 import T5Arch, import_laion_clap, init_audio_branch
+from zsbench.training.arch_t5 import T5Arch
 from zsbench.training.config import TrainConfig
-from zsbench.training.data import CaptionAugmentation
 from zsbench.training.loss import metrics_of
 
 AMODELS = ("HTSAT-tiny", "HTSAT-base")
@@ -69,28 +69,18 @@ class LaionArch(T5Arch):
 
     def __init__(self, cfg: TrainConfig, out_dir: Path, device: str, rank: int, world: int,
                  synthetic: bool = False, progress: bool = True):
+        super().__init__(cfg, out_dir, device, rank, world, synthetic, progress)
+        self.audio_cfg = dict(self.clap.model_cfg["audio_cfg"])
+
+    def build_model(self) -> nn.Module:
         from zsbench.adapters.laion import build_clap
 
-        self.cfg, self.rank, self.world, self.device, self.synthetic = cfg, rank, world, device, synthetic
-        self.config = LaionConfig.from_model(cfg.model)
-        import_laion_clap()
+        self.config = LaionConfig.from_model(self.cfg.model)
         self.clap = build_clap(self.config.amodel, self.config.fusion)  # CLAP_Module: model + its tokenizer
-        self.model = self.clap.model
-        if cfg.model.get("audio_init"):
-            init_audio_branch(self.model, Path(cfg.model["audio_init"]))
-        for frozen in (self.model.audio_transform, self.model.text_transform):
-            frozen.requires_grad_(False)
-        self.model.logit_scale_t.requires_grad_(False)
-        self.aug = CaptionAugmentation(cfg.keep_original_p, cfg.n_rewrites)
-        if synthetic:
-            self.examples, self.n = [], 1 << 20
-        else:
-            from zsbench.training.arch_tiny import examples_for
+        return self.clap.model
 
-            self.examples = examples_for(cfg, out_dir, progress and rank == 0)
-            self.n = len(self.examples)
-        self.tokenizer = self.clap.tokenize
-        self.audio_cfg = dict(self.clap.model_cfg["audio_cfg"])
+    def load_tokenizer(self):
+        return self.clap.tokenize
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """``CLAP_Module.tokenizer`` itself: RoBERTa, padding="max_length", max_length 77, truncation."""

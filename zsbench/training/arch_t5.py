@@ -118,9 +118,8 @@ class T5Arch:
     def __init__(self, cfg: TrainConfig, out_dir: Path, device: str, rank: int, world: int,
                  synthetic: bool = False, progress: bool = True):
         self.cfg, self.rank, self.world, self.device, self.synthetic = cfg, rank, world, device, synthetic
-        self.config = t5_clap_config(cfg.model)
         import_laion_clap()
-        self.model = build("t5-clap", cfg.model)
+        self.model = self.build_model()
         if cfg.model.get("audio_init"):
             init_audio_branch(self.model, Path(cfg.model["audio_init"]))
         for frozen in (self.model.audio_transform, self.model.text_transform):
@@ -128,16 +127,24 @@ class T5Arch:
         self.model.logit_scale_t.requires_grad_(False)
         self.aug = CaptionAugmentation(cfg.keep_original_p, cfg.n_rewrites)
         if synthetic:
-            self.examples, self.tokenizer = [], None
-            self.n = 1 << 20
+            self.examples, self.n = [], 1 << 20
         else:
-            from zsbench.adapters.reclap import load_tokenizer
             from zsbench.training.arch_tiny import examples_for
 
             self.examples = examples_for(cfg, out_dir, progress and rank == 0)
             self.n = len(self.examples)
-            self.tokenizer = load_tokenizer(cfg.model.get("tokenizer"))
+        self.tokenizer = None if synthetic else self.load_tokenizer()
         self.audio_cfg = dataclasses.asdict(self.model.audio_cfg)
+
+    def build_model(self) -> nn.Module:
+        """The CLAP to train; sets ``self.config`` (what the exported checkpoint carries)."""
+        self.config = t5_clap_config(self.cfg.model)
+        return build("t5-clap", self.cfg.model)
+
+    def load_tokenizer(self):
+        from zsbench.adapters.reclap import load_tokenizer
+
+        return load_tokenizer(self.cfg.model.get("tokenizer"))
 
     def config_dict(self) -> dict[str, Any]:
         """Saved as the checkpoint's ``"config"``: the architecture the ``t5-clap`` adapter rebuilds."""
