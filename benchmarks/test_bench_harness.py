@@ -27,19 +27,9 @@ BATCH = 16
 
 
 @pytest.fixture(scope="module")
-def laion(tmp_path_factory):
+def laion(laion_pair):
     """Our LAION HTSAT-tiny adapter with seeded random weights (from a LAION-style checkpoint)."""
-    import torch
-
-    pytest.importorskip("laion_clap")
-    from zsbench.adapters import laion as family
-    from zsbench.adapters.base import LoadOptions
-
-    torch.manual_seed(0)
-    ref = family.build_clap("HTSAT-tiny", False)
-    path = tmp_path_factory.mktemp("laion") / "htsat-tiny-random.pt"
-    torch.save({"state_dict": {"module." + k: v for k, v in ref.model.state_dict().items()}}, path)
-    return family.VARIANTS["laion-clap-630k-audioset-best"](LoadOptions(checkpoint=str(path)))
+    return laion_pair[1]
 
 
 @pytest.fixture(scope="module")

@@ -23,19 +23,9 @@ WORKERS = int(os.environ["ZSBENCH_BENCH_WORKERS"]) if "ZSBENCH_BENCH_WORKERS" in
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(laion_pair):
     """(reference CLAP_Module, our adapter) with the same weights."""
-    import torch
-
-    from zsbench.adapters import laion
-    from zsbench.adapters.base import LoadOptions
-
-    pytest.importorskip("laion_clap")
-    torch.manual_seed(0)
-    ref = laion.build_clap("HTSAT-tiny", False)
-    path = tmp_path_factory.mktemp("laion") / "htsat-tiny-random.pt"
-    torch.save({"state_dict": {"module." + k: v for k, v in ref.model.state_dict().items()}}, path)
-    return ref, laion.VARIANTS["laion-clap-630k-audioset-best"](LoadOptions(checkpoint=str(path)))
+    return laion_pair
 
 
 @pytest.fixture(scope="module")
