@@ -238,8 +238,10 @@ class LaionClap:
         """
         import torch
 
-        get_audio_features = _import_laion_clap().training.data.get_audio_features
         n = self.meta.clip.samples(SR)
+        if not self.fusion and isinstance(windows, np.ndarray) and windows.ndim == 2 and windows.shape[1] == n:
+            return self._embed_full_windows(windows)
+        get_audio_features = _import_laion_clap().training.data.get_audio_features
         inputs = []
         for i, window in enumerate(windows):
             wav = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32))
@@ -248,6 +250,23 @@ class LaionClap:
                                                  data_filling="repeatpad", audio_cfg=self.clap.model_cfg["audio_cfg"]))
         with torch.inference_mode():
             emb = self.clap.model.get_audio_embedding(inputs)
+        return l2_normalize(emb.float().cpu().numpy())
+
+    def _embed_full_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Without fusion, the package's features of a window of exactly 10 s are the waveform
+        itself and ``longer=False`` (``get_audio_features`` changes nothing), and
+        ``get_audio_embedding`` stacks them: so hand it the batch the harness already stacked,
+        in one host-to-device copy, instead of a per-clip loop and a second copy of the batch in
+        the process that also has to keep the GPU busy."""
+        import torch
+        import torch.nn.functional as F
+
+        model = self.clap.model
+        device = next(model.parameters()).device
+        batch = {"waveform": torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(device),
+                 "longer": torch.zeros((len(windows), 1), dtype=torch.bool, device=device)}
+        with torch.inference_mode():
+            emb = F.normalize(model.audio_projection(model.encode_audio(batch, device=device)["embedding"]), dim=-1)
         return l2_normalize(emb.float().cpu().numpy())
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:

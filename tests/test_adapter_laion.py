@@ -122,6 +122,17 @@ def test_audio_parity_with_package_file_api(pair):
     assert diff < TOL, diff
 
 
+def test_stacked_batch_path_equals_the_per_clip_package_path(ckpt_dir, clips):
+    """Non-fusion 10 s windows go to the model as one stacked batch; the package's per-clip
+    ``get_audio_features`` route (taken for a list) must give the same embeddings."""
+    model = laion.VARIANTS["laion-clap-630k-audioset-best"](
+        LoadOptions(checkpoint=str(save_checkpoint(reference_model("HTSAT-tiny", False).model.state_dict(),
+                                                   ckpt_dir / "stacked.pt"))))
+    prep = Preprocessing(model.meta.sample_rate, model.meta.clip, crop="seeded")
+    windows = np.concatenate([prepare_clip(p, prep, str(p)) for p in clips])
+    assert max_diff(model.embed_audio(windows), model.embed_audio(list(windows))) < 1e-6
+
+
 def test_harness_input_equals_package_input(clips):
     """Model input, sample for sample: prepare_clip against librosa.load + int16 + get_audio_features."""
     import librosa
