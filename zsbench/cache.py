@@ -69,7 +69,8 @@ def _connect(path: Path, attempts: int = 40) -> sqlite3.Connection:
     for which SQLite may answer "database is locked" at once, without its busy timeout, when
     another process (a second --shard rank, a parallel run) opens the same new file at the same
     moment: retry that for a while instead of failing the run."""
-    for attempt in range(attempts):
+    attempt = 0
+    while True:
         con = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode=WAL")
@@ -78,10 +79,10 @@ def _connect(path: Path, attempts: int = 40) -> sqlite3.Connection:
             return con
         except sqlite3.OperationalError as exc:
             con.close()
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            attempt += 1
+            if "locked" not in str(exc) or attempt == attempts:
                 raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+            time.sleep(0.05 * attempt)
 
 
 def file_digest(path: Path) -> str:

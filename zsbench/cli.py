@@ -32,23 +32,15 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _parse_kv(pairs: list[str], flag: str) -> dict:
+    from zsbench.runner import parse_option_value
+
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             _fail(f"{flag} {pair!r}: expected KEY=VALUE")
-        out[key.replace("-", "_")] = _coerce(value)
+        out[key.replace("-", "_")] = parse_option_value(value)
     return out
-
-
-def _coerce(value: str):
-    """Numbers and booleans from the command line; never ``eval``."""
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(value.lower(), value)
 
 
 @app.command("run")

@@ -12,7 +12,6 @@ every run record carries as ``task.source``.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from zsbench.download import file_digest
 from zsbench.fsutil import atomic_write
 from zsbench.progress import bar
 
@@ -75,7 +75,7 @@ def download_from_hub(task_id: str, source: str, root: Path) -> Path:
         raise ValueError(f"hf:{repo} ({snapshot}) has no Parquet files; it is not a `datasets` repository zsbench can read")
     rows = _materialise(layout, files, Path(root), f"hf:{repo}")
     marker = {"source": f"hf:{repo}", "revision": snapshot.name, "rows": rows,
-              "files": {str(f.relative_to(snapshot)): _sha256(f) for f in files}}
+              "files": {str(f.relative_to(snapshot)): file_digest(f, "sha256") for f in files}}
     with atomic_write(Path(root) / MARKER) as f:
         f.write(json.dumps(marker, indent=2, sort_keys=True))
     return Path(root)
@@ -120,14 +120,6 @@ def _rows(files: list[Path]) -> Iterator[tuple[Path, dict[str, Any]]]:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=64):
             for row in batch.to_pylist():
                 yield path, row
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def data_source(root: Path | str | None) -> dict[str, Any] | None:

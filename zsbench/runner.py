@@ -29,6 +29,17 @@ from zsbench.shard import device_for as shard_device, embed_share, from_env as s
 from zsbench.tasks.base import Task
 
 
+def parse_option_value(text: str) -> Any:
+    """A ``KEY=VALUE`` option value from the command line or a sweep grid: int, float, bool or
+    text (never ``eval``)."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
 @dataclass
 class RunConfig:
     """Every parameter of a run; stored verbatim in its record."""

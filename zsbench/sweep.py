@@ -27,7 +27,7 @@ import typing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
-from zsbench.runner import RunConfig, RunResult, run
+from zsbench.runner import RunConfig, RunResult, parse_option_value, run
 
 # Short names people write on the command line for RunConfig fields.
 ALIASES = {"N": "n", "template": "templates", "prompt": "prompts"}
@@ -80,16 +80,6 @@ def _cast(text: str, hint: Any, axis: str) -> Any:
     return text
 
 
-def _loose(text: str) -> Any:
-    """A value for a dict field (task/model/prompt options): int, float, bool or text."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 def _expand(raw: str, axis: str) -> list[str]:
     if ".." in raw and "," not in raw:
         parts = raw.split("..")
@@ -122,7 +112,7 @@ def parse_axis(spec: str) -> Axis:
         if not key or typing.get_origin(hints.get(head)) is not dict:
             raise SweepError(f"grid {spec!r}: {head!r} is not a dict field; dotted axes are "
                              "task_options.KEY, model_options.KEY or prompt_options.KEY")
-        values = [_loose(v) for v in _expand(raw.strip(), spec)]
+        values = [parse_option_value(v) for v in _expand(raw.strip(), spec)]
     elif name not in hints or name in NOT_AXES or name in dicts:
         raise SweepError(f"grid {spec!r}: {name!r} is not a run parameter a sweep can vary; "
                          f"choose from N, {', '.join(fields)} (or task_options.KEY ...)")
