@@ -246,3 +246,18 @@ def test_zenodo_listing_without_md5_is_refused():
         record.archives({"files": [{"key": "a.zip", "links": {"self": "http://x/a.zip"}}]})
     with pytest.raises(ValueError, match="lists no file matching"):
         record.archives({"files": [{"key": "readme.txt", "checksum": "md5:" + "0" * 32, "links": {"self": "x"}}]})
+
+
+def test_zenodo_parts_without_their_zip_and_a_garbled_listing_are_refused(server, tmp_path):
+    import dataclasses
+
+    from zsbench.datasets import ZenodoRecord
+
+    entry = {"key": "x.z01", "checksum": "md5:" + "0" * 32, "links": {"self": "http://x/x.z01"}}
+    with pytest.raises(ValueError, match="have no .zip to join"):
+        ZenodoRecord("9", ("x.*",)).archives({"files": [entry]})
+    Files.files["api/records/9"] = b"<html>maintenance</html>"
+    source = DatasetSource(zenodo=dataclasses.replace(ZenodoRecord("9"), api=f"{server}/api/records"))
+    with pytest.raises(ValueError, match="^fake: Zenodo's file list .* was not JSON .* re-run later"):
+        download_dataset("fake", source, tmp_path / "data")
+    assert not (tmp_path / "data" / ".downloads" / "zenodo-9.json").exists()  # fetched again next time

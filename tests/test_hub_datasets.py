@@ -101,3 +101,15 @@ def test_official_release_records_no_source(isolated):
     import zsbench
 
     assert zsbench.evaluate(task_options={"n_per_class": 1}, workers=0).record.task["source"] is None
+
+
+def test_rows_without_audio_bytes_and_a_damaged_marker_say_what_to_do(isolated, esc50_rows, tmp_path):
+    from zsbench.hub_datasets import MARKER, data_source, download_from_hub
+
+    rows, _ = esc50_rows
+    hub_repo("someone/paths-only", [{**r, "audio": {"bytes": None, "path": r["filename"]}} for r in rows])
+    with pytest.raises(ValueError, match="has no audio bytes"):
+        download_from_hub("esc50", "hf:someone/paths-only", tmp_path / "esc50")
+    (tmp_path / MARKER).write_text("{not json")
+    with pytest.raises(ValueError, match="damaged source marker; delete it"):
+        data_source(tmp_path)

@@ -110,8 +110,12 @@ def download_dataset(task_id: str, source: DatasetSource, root: Path | None = No
                                  what=f"{task_id} file list", fix=fix, show_progress=False)
         try:
             archives += source.zenodo.archives(json.loads(listing.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, ValueError) as exc:
+        except json.JSONDecodeError:
             listing.unlink()  # fetched again next time
+            raise ValueError(f"{task_id}: Zenodo's file list ({source.zenodo.url}) was not JSON (the site may be "
+                             f"down); re-run later. {fix}") from None
+        except ValueError as exc:
+            listing.unlink()
             raise ValueError(f"{task_id}: {exc}") from None
     for archive in archives:
         marker = store / f"{archive.filename}.extracted"
