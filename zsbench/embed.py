@@ -15,9 +15,13 @@ import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, l2_normalize
 from zsbench.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
+from zsbench.batch_slots import SlotRing
 from zsbench.cache import EmbeddingCache, as_stored, namespace
 from zsbench.precision import autocast
 from zsbench.progress import bar
+
+
+PREFETCH = 2  # batches each decode worker prepares ahead
 
 
 @dataclass
@@ -28,46 +32,57 @@ class AudioPass:
     computed: int = 0
 
 
-class _ClipDataset:
-    """Map-style dataset for torch's DataLoader; returns errors instead of raising so that the
-    main process decides between --on-bad-audio error and skip."""
+class _Batches:
+    """Map-style dataset over whole batches, item ``(batch number, clip indices)``, so that a
+    worker knows which shared slot its batch goes to. Bad clips come back as problems instead of
+    raising, so that the main process decides between --on-bad-audio error and skip."""
 
-    def __init__(self, paths: Sequence[Path], keys: Sequence[str], prep: Preprocessing):
-        self.paths, self.keys, self.prep = list(paths), list(keys), prep
+    def __init__(self, paths: Sequence[Path], keys: Sequence[str], prep: Preprocessing, ring: SlotRing | None):
+        self.paths, self.keys, self.prep, self.ring = list(paths), list(keys), prep, ring
 
-    def __len__(self) -> int:
-        return len(self.paths)
+    def __getitem__(self, item: tuple[int, list[int]]):
+        batch, indices = item
+        return _collate(batch, [(i, *self._clip(i)) for i in indices], self.ring)
 
-    def __getitem__(self, i: int):
+    def _clip(self, i: int):
         import torch
 
         try:
-            # a tensor crosses from a worker process through shared memory; an ndarray is pickled
-            return i, torch.from_numpy(prepare_clip(self.paths[i], self.prep, self.keys[i])), None
+            return torch.from_numpy(prepare_clip(self.paths[i], self.prep, self.keys[i])), None
         except BadAudioError as exc:
-            return i, None, exc.problem
+            return None, exc.problem
 
 
-def _collate(batch):
+def _collate(batch: int, clips, ring: SlotRing | None):
     """Runs in the worker: the batch's windows as ONE tensor when they share a length (always,
-    but for fusion models' whole clips), so they cross to the main process as one shared-memory
-    block that the model reads in place. The main process also drives the model; copying every
-    clip again there (np.stack) made it the bottleneck that kept extra workers from helping.
+    but for fusion models' whole clips), written once into memory the main process reads in
+    place: the batch's slot of ``ring`` (then only its row count is sent), or else a fresh
+    shared-memory block. The main process also drives the model; copying every clip again
+    there (np.stack) made it the bottleneck that kept extra workers from helping.
 
-    Returns (dataset indices, windows per clip, windows, [(index, problem)] of bad clips)."""
+    Returns (batch, dataset indices, windows per clip, windows or slot rows, [(index, problem)])."""
     import torch
 
-    good = [(i, t) for i, t, _ in batch if t is not None]
-    bad = [(i, problem) for i, t, problem in batch if t is None]
+    good = [(i, t) for i, t, _ in clips if t is not None]
+    bad = [(i, problem) for i, t, problem in clips if t is None]
     counts = [len(t) for _, t in good]
+    in_worker = torch.utils.data.get_worker_info() is not None
     if good and len({tuple(t.shape[1:]) for _, t in good}) == 1:
-        windows = torch.empty((sum(counts), *good[0][1].shape[1:]), dtype=good[0][1].dtype)
-        if torch.utils.data.get_worker_info() is not None:
+        shape = (sum(counts), *good[0][1].shape[1:])
+        if in_worker and ring is not None and len(shape) == 2 and ring.fits(*shape):
+            torch.cat([t for _, t in good], out=ring.acquire(batch)[:shape[0]])
+            return batch, [i for i, _ in good], counts, shape[0], bad
+        windows = torch.empty(shape, dtype=good[0][1].dtype)
+        if in_worker:
             windows.share_memory_()  # written once, in place: sending it to the main process copies nothing
         torch.cat([t for _, t in good], out=windows)
     else:
         windows = [w for _, t in good for w in t]
-    return [i for i, _ in good], counts, windows, bad
+    return batch, [i for i, _ in good], counts, windows, bad
+
+
+def _identity(item):
+    return item
 
 
 def default_workers(device: str = "cpu") -> int:
@@ -101,32 +116,58 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     todo = [i for i in range(len(paths)) if i not in result.embeddings]
     if not todo:
         return result
-    dataset = _ClipDataset([paths[i] for i in todo], [keys[i] for i in todo], prep)
     workers = default_workers(device) if workers is None else workers
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=_collate,
-                        prefetch_factor=4 if workers else None, persistent_workers=False)
-    with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode(), autocast(precision, device):
-        for good, counts, windows, bad in loader:
-            for j, problem in bad:
-                if on_bad_audio != "skip":
-                    raise BadAudioError(dataset.paths[j], problem)
-                result.skipped.append((str(dataset.paths[j]), problem))
-            if good:
-                flat = windows.numpy() if torch.is_tensor(windows) else [w.numpy() for w in windows]
-                emb = _embed_windows(model, prep, [dataset.keys[j] for j in good], counts, flat, batch_size)
-                bounds = np.cumsum([0] + counts)
-                fresh = {}
-                for j, a, b in zip(good, bounds[:-1], bounds[1:]):
-                    vec = l2_normalize(emb[a:b].mean(0)) if b - a > 1 else emb[a]
-                    if use_cache:  # score what a cached re-run will read: both runs agree bit for bit
-                        vec = as_stored(vec, store_dtype)
-                    result.embeddings[todo[j]] = vec
-                    fresh[dataset.keys[j]] = vec
-                if use_cache:
-                    cache.put_audio(space, fresh, store_dtype)
-                result.computed += len(good)
-            advance(len(good) + len(bad))
+    batches = [(b, list(range(s, min(s + batch_size, len(todo)))))
+               for b, s in enumerate(range(0, len(todo), batch_size))]
+    ring = _ring(prep, batch_size, workers) if workers else None
+    dataset = _Batches([paths[i] for i in todo], [keys[i] for i in todo], prep, ring)
+    loader = DataLoader(dataset, batch_size=None, sampler=batches, num_workers=workers, collate_fn=_identity,
+                        prefetch_factor=PREFETCH if workers else None, persistent_workers=False)
+    try:
+        with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode(), \
+                autocast(precision, device):
+            for batch, good, counts, windows, bad in loader:
+                for j, problem in bad:
+                    if on_bad_audio != "skip":
+                        raise BadAudioError(dataset.paths[j], problem)
+                    result.skipped.append((str(dataset.paths[j]), problem))
+                if good:
+                    if isinstance(windows, int):
+                        windows = ring.view(batch, windows)
+                    flat = windows.numpy() if torch.is_tensor(windows) else [w.numpy() for w in windows]
+                    emb = _embed_windows(model, prep, [dataset.keys[j] for j in good], counts, flat, batch_size)
+                    if ring is not None:
+                        ring.release(batch)  # the model is done with the slot: a worker may refill it
+                    _store(result, good, counts, emb, todo, dataset.keys, cache if use_cache else None, space,
+                           store_dtype)
+                advance(len(good) + len(bad))
+    finally:
+        if ring is not None:
+            ring.release_all()  # a worker waiting for a slot must not outlive an interrupted run
     return result
+
+
+def _ring(prep: Preprocessing, batch_size: int, workers: int) -> SlotRing:
+    """Slots for every batch the DataLoader can have in flight, plus the one being embedded."""
+    windows = batch_size * (prep.policy.max_chunks if prep.crop == "chunks" else 1)
+    return SlotRing.create(PREFETCH * workers + 2, windows, prep.policy.samples(prep.sample_rate))
+
+
+def _store(result: AudioPass, good: list[int], counts: list[int], emb: np.ndarray, todo: list[int],
+           keys: list[str], cache: EmbeddingCache | None, space: str, store_dtype: str) -> None:
+    """One embedding per clip (the mean of its windows' in chunks mode), committed to the cache
+    as one transaction per batch."""
+    bounds = np.cumsum([0] + counts)
+    fresh = {}
+    for j, a, b in zip(good, bounds[:-1], bounds[1:]):
+        vec = l2_normalize(emb[a:b].mean(0)) if b - a > 1 else emb[a]
+        if cache is not None:  # score what a cached re-run will read: both runs agree bit for bit
+            vec = as_stored(vec, store_dtype)
+        result.embeddings[todo[j]] = vec
+        fresh[keys[j]] = vec
+    if cache is not None:
+        cache.put_audio(space, fresh, store_dtype)
+    result.computed += len(good)
 
 
 def _embed_windows(model: AudioTextModel, prep: Preprocessing, keys: list[str], counts: list[int],
