@@ -5,7 +5,6 @@ every clip policy, across many more batches than there are slots."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest

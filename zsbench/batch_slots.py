@@ -44,7 +44,7 @@ class SlotRing:
     released: torch.Tensor
 
     @classmethod
-    def create(cls, count: int, capacity: int, samples: int) -> "SlotRing":
+    def create(cls, count: int, capacity: int, samples: int) -> SlotRing:
         """Refuses, with the fix, a ring larger than the free shared memory: otherwise a worker
         dies of SIGBUS mid-run when it first writes past the limit."""
         size = count * capacity * samples * 4
