@@ -109,6 +109,13 @@ class DemoModel:
                                                state_digest(self.model.state_dict()), _text_encoder_digest())
         return self._fingerprint
 
+    def compile_towers(self, compile_fn) -> list[str]:
+        """``--compile`` (zsbench.compiling): the whole audio path, log-mel front end through
+        projection, as one graph (compiling only the CNN, a ``nn.Sequential``, gains nothing).
+        The text side stays eager: its MiniLM is shared by every instance in the process."""
+        self.model.encode_audio = compile_fn(self.model.encode_audio)
+        return ["encode_audio"]
+
     def embed_audio(self, windows: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
         import torch
 

@@ -230,6 +230,21 @@ class LaionClap:
                                                hashlib.sha256(vocab).hexdigest())
         return self._fingerprint
 
+    def compile_towers(self, compile_fn) -> list[str]:
+        """``--compile`` (zsbench.compiling): HTSAT's ``forward``, which both the fast
+        ``_embed_full_windows`` route and the package's ``get_audio_embedding`` reach through
+        ``encode_audio``. Fusion models are refused: the number of clips longer than 10 s in a
+        batch sets tensor shapes inside HTSAT, so nearly every batch would compile anew."""
+        if self.fusion:
+            from zsbench.compiling import CompileUnsupported
+
+            raise CompileUnsupported(f"model {self.meta.name!r}: its fusion audio tower has shapes that depend on "
+                                     "how many clips in a batch are longer than 10 s, so compiling would recompile "
+                                     "for most batches; run without --compile")
+        branch = self.clap.model.audio_branch
+        branch.forward = compile_fn(branch.forward)
+        return ["audio_branch"]
+
     def embed_audio(self, windows: np.ndarray | list[np.ndarray], seeds: Sequence[int] | None = None) -> np.ndarray:
         """The package's ``get_audio_embedding_from_data`` minus its int16 round trip (the harness did it).
 

@@ -62,6 +62,8 @@ def run_cmd(
     workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 with a GPU)"),
     device: str = typer.Option("cpu", "--device"),
     precision: str = typer.Option("fp32", "--precision", help="fp32 (default), bf16 or fp16 autocast for torch models; cached apart"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the audio tower (inductor, dynamic=False): "
+                                  "faster on large tasks after a one-off compile; cached apart"),
     shard: bool = typer.Option(False, "--shard", help="under torchrun: each rank embeds its share into the shared cache; rank 0 writes the one record"),
     crop: str = typer.Option("seeded", "--crop", help="long clips: seeded, centre, start, chunks, or random (reference)"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
@@ -84,7 +86,7 @@ def run_cmd(
             model=model, task=task, prompts=prompts, n=n, seed=seed, templates=list(template or []) or None,
             prompt_file=str(prompt_file) if prompt_file else None, bank=bank, pooling=pooling, checkpoint=checkpoint,
             data_root=str(data_root) if data_root else None, batch_size=batch_size, workers=workers,
-            device=device, precision=precision, shard=shard, crop=crop, crop_seed=crop_seed,
+            device=device, precision=precision, compile=compile_, shard=shard, crop=crop, crop_seed=crop_seed,
             cache_dir=str(cache_dir) if cache_dir else None, use_cache=not no_cache,
             on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
             output=str(output) if output else None,
@@ -299,6 +301,7 @@ def sweep_cmd(
     workers: Optional[int] = typer.Option(None, "--workers"),
     device: str = typer.Option("cpu", "--device"),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 autocast (or a grid axis precision=...)"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile each model's audio tower once (or a grid axis compile=false,true)"),
     crop: str = typer.Option("seeded", "--crop"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
     on_bad_audio: str = typer.Option("error", "--on-bad-audio"),
@@ -317,7 +320,7 @@ def sweep_cmd(
     console = _console()
     base = RunConfig(model=model, task=task, prompts=prompts, n=n, seed=seed, bank=bank, pooling=pooling,
                      checkpoint=checkpoint, data_root=str(data_root) if data_root else None, batch_size=batch_size,
-                     workers=workers, device=device, precision=precision, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
+                     workers=workers, device=device, precision=precision, compile=compile_, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
                      on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
                      progress=not quiet, model_options=_parse_kv(model_option, "--model-option"),
                      task_options=_parse_kv(task_option, "--task-option"))

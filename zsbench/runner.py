@@ -15,6 +15,7 @@ import numpy as np
 from zsbench.adapters.base import AudioTextModel, LoadOptions
 from zsbench.audio import CROP_MODES, Preprocessing
 from zsbench.cache import STORE_DTYPES, EmbeddingCache
+from zsbench.compiling import apply_compile, cache_identity as compiled_identity, compiled_with
 from zsbench.paths import cache_dir
 from zsbench.precision import cache_identity, check as check_precision
 from zsbench.embed import embed_audio, embed_texts
@@ -66,6 +67,7 @@ class RunConfig:
     use_cache: bool = True
     cache_dtype: str = "float32"  # audio rows; float16 halves the cache but can move a metric (cache.py)
     precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/precision.py)
+    compile: bool = False  # torch.compile the adapter's audio tower (zsbench/compiling.py); cached apart
     shard: bool = False  # split the audio pass across torchrun ranks (zsbench/shard.py)
     on_bad_audio: str = "error"
     bootstrap: int = 0
@@ -86,6 +88,8 @@ class RunConfig:
         if self.on_bad_audio not in ("error", "skip"):
             raise ValueError(f"--on-bad-audio {self.on_bad_audio!r}: choose error or skip")
         check_precision(self.precision)
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile {self.compile!r}: must be true or false")
         if self.cache_dtype not in STORE_DTYPES:
             raise ValueError(f"cache_dtype {self.cache_dtype!r}: choose one of {', '.join(STORE_DTYPES)}")
         if self.batch_size < 1:
@@ -171,6 +175,17 @@ def _targets(task: Task, scored: list[int]) -> np.ndarray:
     return np.asarray([task.items[i].targets[0] for i in scored], dtype=np.int64)
 
 
+def _compile_for(config: RunConfig, model: AudioTextModel) -> dict[str, Any] | None:
+    """Compile the model when the run asks for it (a model already compiled, as a sweep passes
+    it, stays as it is); refuse a compiled model in an eager run, whose cache it would pollute."""
+    if config.compile:
+        return apply_compile(model, config.model)
+    if compiled_with(model) is not None:
+        raise ValueError(f"model {config.model!r} was compiled (torch.compile) but this run has compile=False; "
+                         "pass --compile, or load the model again for an eager run")
+    return None
+
+
 def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     """``model``: an already loaded adapter (a sweep reuses one across points; the training
     recipe evaluates the model it is training). ``config.model`` then only names it."""
@@ -189,7 +204,8 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     if model is None:
         model = MODELS.get(config.model)(LoadOptions(device, config.checkpoint, dict(config.model_options),
                                                      crop=config.crop))
-    fingerprint = model.fingerprint()
+    fingerprint = model.fingerprint()  # of the weights, before compiling (which changes no weight)
+    compiled = _compile_for(config, model)
     lap("load_model")
     loader = TASKS.get(config.task)
     accepted = set(inspect.signature(loader).parameters) - {"data_root"}
@@ -204,7 +220,8 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.crop_seed)
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
-    cache = EmbeddingCache(cache_root, cache_identity(fingerprint, config.precision))
+    cache = EmbeddingCache(cache_root, compiled_identity(cache_identity(fingerprint, config.precision),
+                                                         compiled["backend"] if compiled else None))
     store_dtype = config.cache_dtype
     paths = [it.path for it in task.items]
     shard_counts = None
@@ -265,6 +282,8 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         git_revision=git_revision(),
         seed=config.seed,
     )
+    if compiled:
+        record.extra["compile"] = dict(compiled)
     if shard_counts is not None:
         record.extra["shard"] = {"world_size": rank.world_size, "embedded_per_rank": shard_counts}
     result = RunResult(record, report, scores, task, scored)

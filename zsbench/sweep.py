@@ -150,8 +150,10 @@ def _canon(obj: Any) -> str:
 
 
 def load_key(config: RunConfig) -> str:
-    """What decides the loaded adapter: the model name and every LoadOptions field the config sets."""
-    return _canon({"model": config.model, **asdict(_load_options(config))})
+    """What decides the loaded adapter: the model name, every LoadOptions field the config sets,
+    and whether it is compiled (compiling changes the loaded object, so eager and compiled points
+    never share one)."""
+    return _canon({"model": config.model, "compile": config.compile, **asdict(_load_options(config))})
 
 
 def _load_options(config: RunConfig):
@@ -214,6 +216,8 @@ class Sweep:
             first_seen.setdefault(load_key(c), i)
         order = sorted(range(len(points)), key=lambda i: (first_seen[load_key(configs[i])], i))
         identity = {k: v for k, v in asdict(base).items() if k not in NOT_IDENTITY}
+        if not identity.get("compile"):
+            identity.pop("compile", None)  # eager sweeps keep the ids they had before --compile existed
         digest = hashlib.sha256(_canon({"base": identity, "axes": [[a.name, list(a.values)] for a in axes]})
                                 .encode()).hexdigest()[:12]
         return cls(base, axes, [points[i] for i in order], sweep_id or f"sw-{digest}")
@@ -297,6 +301,10 @@ def run_sweep(sweep: Sweep, on_point: Callable[[PointOutcome, int], None] | None
             if load_key(config) != loaded:
                 model = None  # let the previous model go before loading the next
                 model = load_model(config)
+                if config.compile:  # once per loaded model; run() leaves a compiled model as it is
+                    from zsbench.compiling import apply_compile
+
+                    apply_compile(model, config.model)
                 loaded = load_key(config)
                 report.loads += 1
             result: RunResult = run(config, model=model)
