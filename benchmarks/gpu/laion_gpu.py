@@ -15,8 +15,12 @@ replaced by empty stand-ins when absent, and the report lists them.
 
     python benchmarks/gpu/laion_gpu.py --hf-cache /path/to/hf-cache --out laion_gpu.json
 
-Check on CPU: ``--device cpu --clips 24 --rounds 1``. Default sizes finish in about 2 minutes
-on one H100 with 16 cores (2000 clips; each side 1 warm-up + 2 timed rounds).
+It also times the decode pipeline alone (``--decode-scaling 1,2,4,8``): a near-free model in
+place of the network at each worker count, against the bare single-core soundfile + soxr loop
+and LAION's file-list API with the same near-free forward.
+
+Check on CPU: ``--device cpu --clips 24 --rounds 1 --decode-scaling 1,2``. Default sizes finish
+in about 2.5 minutes on one H100 with 16 cores (2000 clips; each side 1 warm-up + 2 timed rounds).
 """
 
 from __future__ import annotations
@@ -219,6 +223,50 @@ def timed(label: str, fn, n_clips: int, rounds: int, sampler: GpuSampler, sync) 
     return row
 
 
+def decode_scaling(paths: list[Path], batch: int, worker_counts: list[int], ref) -> dict:
+    """The decode pipeline alone (issue 9's target): a near-free model in place of the network, so
+    decoding is the whole cost. The bare single-core soundfile + soxr loop, zsbench's loader at
+    each worker count, and LAION's own file-list API with the same near-free forward."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+    import torch
+
+    from zsbench.audio import Preprocessing
+    from zsbench.cache import EmbeddingCache
+    from zsbench.embed import embed_audio
+    from zsbench.testmodels import NearFreeModel
+
+    def rate(fn) -> float:
+        fn()  # warm-up: page cache, worker start paths
+        t0 = time.perf_counter()
+        fn()
+        return round(len(paths) / (time.perf_counter() - t0), 1)
+
+    def bare():
+        for path in paths:
+            audio, sr = sf.read(path, dtype="float32")
+            soxr.resample(audio, sr, 48000, quality="HQ")
+
+    model = NearFreeModel(sample_rate=48000, seconds=10.0)
+    prep = Preprocessing(48000, model.meta.clip, "seeded")
+    out = {"bare_single_core": rate(bare)}
+    for w in worker_counts:
+        out[f"workers_{w}"] = rate(lambda: embed_audio(model, paths, prep, EmbeddingCache(None, "x"), batch_size=batch,
+                                                       workers=w, progress=False))
+    forward = ref.model.get_audio_embedding
+    ref.model.get_audio_embedding = lambda b: torch.stack([d["waveform"][:512] for d in b])
+    files = [str(p) for p in paths]
+    out["laion_filelist_near_free"] = rate(lambda: np.concatenate(
+        [ref.get_audio_embedding_from_filelist(x=files[i:i + batch]) for i in range(0, len(files), batch)]))
+    ref.model.get_audio_embedding = forward
+    for w in worker_counts:
+        out[f"workers_{w}_over_bare"] = round(out[f"workers_{w}"] / out["bare_single_core"], 2)
+        out[f"workers_{w}_over_laion"] = round(out[f"workers_{w}"] / out["laion_filelist_near_free"], 2)
+    print(json.dumps({"decode_scaling": out}), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hf-cache", type=Path, required=True, help="copy of the project's offline Hub cache")
@@ -230,6 +278,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="decode workers for zsbench (default: min(8, cores))")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--bf16", action="store_true", help="also time zsbench with --precision bf16")
+    ap.add_argument("--decode-scaling", default="1,2,4,8",
+                    help="decode worker counts to time with a near-free model ('' to skip)")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder, removed at the end")
     ap.add_argument("--out", type=Path, default=None, help="write the report here as JSON")
     args = ap.parse_args()
@@ -289,6 +339,7 @@ def main() -> None:
     if args.bf16:
         rows.append(timed(f"zsbench embed_audio, {workers} decode workers, bf16", harness("bf16"), len(paths),
                           args.rounds, sampler, sync))
+    scaling = decode_scaling(paths, args.batch, [int(w) for w in args.decode_scaling.split(",") if w], ref)
     # same weights, same clips: the embeddings agree up to the resampler (ours soxr, LAION librosa's)
     k = min(8, len(paths))
     mine = embed_audio(ours, paths[:k], prep, EmbeddingCache(None, "x"), batch_size=args.batch, workers=0,
@@ -304,6 +355,7 @@ def main() -> None:
         "write_clips_s": round(write_s, 1), "rows": rows,
         "max_embedding_diff_vs_laion_first_clips": float(np.abs(mine - theirs).max()),
         "speedup_zsbench_over_laion": round(rows[0]["clips_per_s_mean"] / rows[1]["clips_per_s_mean"], 2),
+        "decode_scaling_near_free_model": scaling,
         "total_s": round(time.perf_counter() - started, 1),
     }
     print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
