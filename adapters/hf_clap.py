@@ -226,6 +226,20 @@ class HFClap:
         meta = {k: v for k, v in self.meta.to_dict().items() if k not in ("name", "description")}
         return fingerprint_of("hf-clap", FINGERPRINT_VERSION, *self._digests, meta)
 
+    def compile_towers(self, compile_fn) -> list[str]:
+        """``--compile`` (zsbench.compiling): ``ClapAudioModel.forward``, which
+        ``get_audio_features`` calls. Fused checkpoints are refused: which clips are longer
+        than the window sets tensor shapes inside the encoder, so most batches would recompile."""
+        if self.model.config.audio_config.enable_fusion:
+            from zsbench.compiling import CompileUnsupported
+
+            raise CompileUnsupported(f"model {self.meta.name!r}: its fusion audio tower has shapes that depend on "
+                                     "how many clips in a batch are longer than the window, so compiling would "
+                                     "recompile for most batches; run without --compile")
+        tower = self.model.audio_model
+        tower.forward = compile_fn(tower.forward)
+        return ["audio_model"]
+
     def embed_audio(self, windows: np.ndarray | list[np.ndarray], seeds: Sequence[int] | None = None) -> np.ndarray:
         import torch
 

@@ -84,6 +84,13 @@ class _MSCLAP:
                 type(tokenizer).__name__, vocab, state_digest(self.wrapper.clap.state_dict()))
         return self._fingerprint
 
+    def compile_towers(self, compile_fn) -> list[str]:
+        """``--compile`` (zsbench.compiling): the package's ``AudioEncoder.forward`` (CNN14 or
+        HTSAT, then the projection), which ``_get_audio_embeddings`` calls."""
+        encoder = self.wrapper.clap.audio_encoder
+        encoder.forward = compile_fn(encoder.forward)
+        return ["audio_encoder"]
+
     def embed_audio(self, windows: np.ndarray, seeds: Sequence[int] | None = None) -> np.ndarray:
         """Windows arrive cut and tiled by the harness; ``seeds`` are unused (no crop inside)."""
         import torch
