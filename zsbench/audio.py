@@ -97,7 +97,7 @@ def decode(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def mix_channels(audio: np.ndarray, how: ChannelMix) -> np.ndarray:
-    if how == "first":
+    if how == "first" or len(audio) == 1:  # a mono file's mean is its one channel: skip the copy
         return audio[0]
     if how == "concat":
         return audio.reshape(-1)
