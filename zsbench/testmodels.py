@@ -111,7 +111,9 @@ class NearFreeModel:
         from zsbench.adapters.base import l2_normalize
 
         x = np.stack([np.asarray(w[:64], dtype=np.float32) for w in windows])
-        return l2_normalize(x @ self._proj)
+        # einsum, not @: BLAS would start threads that spin after each call, taking a core from
+        # the decode workers this model exists to measure
+        return l2_normalize(np.einsum("bi,id->bd", x, self._proj))
 
     def embed_text(self, texts) -> np.ndarray:
         from zsbench.adapters.base import l2_normalize
