@@ -170,3 +170,52 @@ def test_unusable_cache_folder_runs_without_it_and_says_so(setup, tmp_path):
     assert "running without a cache" in done.stderr and "--cache-dir or ZSBENCH_CACHE" in done.stderr
     [record] = _valid_records(tmp_path / "results")
     assert record.metrics == setup[2] and record.cache["disabled_reason"]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
+def test_sigkill_with_decode_workers_leaves_no_worker_behind_and_resumes(setup, tmp_path):
+    """Decode workers share slots with the main process (zsbench/batch_slots.py): killed mid-run,
+    the workers exit by themselves (no orphan left decoding or waiting for a slot, no shared
+    memory left behind), and a run with workers resumes to the uninterrupted run's metrics."""
+    cmd = _cmd(setup, tmp_path, "run")
+    cmd[cmd.index("--workers") + 1] = "2"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) >= 2, "the run should have started its decode workers"
+    time.sleep(0.3)  # into the first batches
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 30  # DataLoader workers check on their parent every 5 s
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_running(w) for w in workers), "decode workers outlived the killed run"
+    assert not list(Path("/dev/shm").glob(f"*{proc.pid}*")), "shared memory left behind"
+    _check_cache(tmp_path / "cache")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [record] = _valid_records(tmp_path / "results")
+    assert record.metrics == setup[2] and record.config["workers"] == 2
