@@ -2,7 +2,8 @@
 
 Runs share a cell only when they are the same experiment up to the seed: the same model
 weights, task version and task parameters, prompt source (bank file, templates, strategy
-parameters other than the seed) and preprocessing (rate, clip policy, crop mode). Averaging
+parameters other than the seed), preprocessing (rate, clip policy, crop mode) and inference
+(``--precision``, ``--compile``). Averaging
 anything else would put two experiments into one number, so the leaderboard refuses and names
 the runs. The seed may differ: that is what mean ± std across seeds is for.
 """
@@ -54,14 +55,23 @@ def comparability_key(record: RunRecord) -> tuple:
     if prep_key == (None, "null", None):
         prep_key = (prep.get("key"),)  # a minimal record: only the combined key is known
     return (record.model["fingerprint"], record.task["version"],
-            json.dumps(record.task.get("params", {}), sort_keys=True, default=str), prompt_source(record), prep_key)
+            json.dumps(record.task.get("params", {}), sort_keys=True, default=str), prompt_source(record), prep_key,
+            inference(record))
+
+
+def inference(record: RunRecord) -> tuple[str, bool]:
+    """How the forward passes ran: bf16/fp16 autocast and torch.compile change embeddings (and
+    may change a metric), so such runs are not averaged with fp32 eager ones. Records from before
+    these options ran fp32 eager."""
+    return record.config.get("precision", "fp32"), bool(record.config.get("compile", False))
 
 
 def _why(records: list[RunRecord]) -> str:
     parts = []
     checks = [("model weights", lambda r: r.model["fingerprint"]), ("task version", lambda r: r.task["version"]),
               ("task parameters", lambda r: json.dumps(r.task.get("params", {}), sort_keys=True, default=str)),
-              ("prompt bank", prompt_source), ("preprocessing / crop mode", lambda r: comparability_key(r)[4])]
+              ("prompt bank", prompt_source), ("preprocessing / crop mode", lambda r: comparability_key(r)[4]),
+              ("inference precision / compile", inference)]
     for name, key in checks:
         if len({key(r) for r in records}) > 1:
             parts.append(name)

@@ -20,7 +20,7 @@ TEMPLATE = "This is a sound of {label}."
 
 def record(model="m1", task="t1", acc=0.5, strategy="template", created="2026-01-01T00:00:00Z", run_id="r",
            bank="b1", fp="f1", version="1", ci=None, seed=0, n=None, crop="seeded", task_params=None,
-           values=None, per_class=None, sweep=None, templates=None) -> RunRecord:
+           values=None, per_class=None, sweep=None, templates=None, config=None) -> RunRecord:
     params = {"pooling": "embedding-mean"}
     if strategy in ("augmented", "description"):
         params.update(bank_sha256=f"sha-{bank}", bank=f"/x/{bank}.json", seed=seed)
@@ -30,7 +30,7 @@ def record(model="m1", task="t1", acc=0.5, strategy="template", created="2026-01
         params["templates"] = templates
     headline = "t2a_R@1" if values and "t2a_R@1" in values else "accuracy"
     rec = RunRecord(
-        run_id=run_id, created=created, config={}, seed=seed,
+        run_id=run_id, created=created, config=config or {}, seed=seed,
         model={"name": model, "fingerprint": fp, "meta": {"templates": [TEMPLATE]}},
         task={"id": task, "version": version, "params": task_params or {},
               "metric": "retrieval" if headline == "t2a_R@1" else "accuracy"},
@@ -82,10 +82,18 @@ def test_mean_over_seeds_of_augmented_prompts_is_allowed():
 
 @pytest.mark.parametrize("other,why", [
     (dict(bank="b2"), "prompt bank"), (dict(version="2"), "task version"), (dict(fp="f2"), "model weights"),
-    (dict(crop="centre"), "preprocessing / crop mode"), (dict(task_params={"folds": [1]}), "task parameters")])
+    (dict(crop="centre"), "preprocessing / crop mode"), (dict(task_params={"folds": [1]}), "task parameters"),
+    (dict(config={"precision": "bf16"}), "inference precision / compile"),
+    (dict(config={"precision": "fp32", "compile": True}), "inference precision / compile")])
 def test_mean_refuses_to_mix_runs_that_are_different_experiments(other, why):
     with pytest.raises(IncomparableRunsError, match=f"runs x, y differ in {why}"):
         render([record(run_id="x"), record(run_id="y", created="2026-01-02T00:00:00Z", **other)], aggregate="mean")
+
+
+def test_fp32_eager_records_with_and_without_the_inference_fields_share_a_cell():
+    recs = [record(run_id="x", acc=0.5), record(run_id="y", acc=0.7, seed=1, created="2026-01-02T00:00:00Z",
+                                                  config={"precision": "fp32", "compile": False})]
+    assert "60.00 ± 14.14" in render(recs, aggregate="mean")
 
 
 def test_retrieval_table_i_shape():
