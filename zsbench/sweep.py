@@ -300,11 +300,7 @@ def run_sweep(sweep: Sweep, on_point: Callable[[PointOutcome, int], None] | None
             config.store, config.output, config.save_predictions = False, None, None
             if load_key(config) != loaded:
                 model = None  # let the previous model go before loading the next
-                model = load_model(config)
-                if config.compile:  # once per loaded model; run() leaves a compiled model as it is
-                    from zsbench.compiling import apply_compile
-
-                    apply_compile(model, config.model)
+                model = load_model(config)  # with --compile, its first run() compiles it once for all points
                 loaded = load_key(config)
                 report.loads += 1
             result: RunResult = run(config, model=model)
