@@ -152,3 +152,24 @@ def test_sweep_keeps_eager_ids_and_loads_compiled_apart():
     assert load_key(base) != load_key(replace(base, compile=True))
     eager, compiled = Sweep.plan(base, ["seed=0,1"]), Sweep.plan(replace(base, compile=True), ["seed=0,1"])
     assert eager.sweep_id != compiled.sweep_id
+
+
+def test_a_compiled_sweep_compiles_each_model_once(tmp_path, monkeypatch):
+    """Points that share a loaded model share its compiled tower: one compile for the sweep, and
+    every point records it; eager points of the same sweep get a model of their own."""
+    import torch
+
+    from zsbench.results import ResultsStore
+    from zsbench.sweep import Sweep, run_sweep
+
+    monkeypatch.setenv(BACKEND_ENV, "aot_eager")
+    calls = []
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: calls.append(fn) or real(fn, **kw))
+    base = RunConfig(**{**SMALL, "store": True}, cache_dir=str(tmp_path / "cache"), results_dir=str(tmp_path / "res"))
+    report = run_sweep(Sweep.plan(base, ["seed=0,1", "compile=false,true"]))
+    assert len(calls) == 1 and report.loads == 2
+    records = list(ResultsStore(tmp_path / "res").records())
+    assert sorted((r.config["seed"], r.config["compile"]) for r in records) == [(0, False), (0, True), (1, False),
+                                                                                  (1, True)]
+    assert all(("compile" in r.extra) == r.config["compile"] for r in records)
