@@ -122,11 +122,11 @@ class DemoModel:
         x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
         with torch.inference_mode():
             emb = self.model.encode_audio(x)
-        return l2_normalize(emb.numpy())
+        return l2_normalize(emb.float().numpy())  # float(): bf16/fp16 under --precision
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             emb = self.model.encode_text(torch.from_numpy(encode_texts(texts)))
-        return l2_normalize(emb.numpy())
+        return l2_normalize(emb.float().numpy())  # float(): bf16/fp16 under --precision

@@ -56,14 +56,7 @@ def comparability_key(record: RunRecord) -> tuple:
         prep_key = (prep.get("key"),)  # a minimal record: only the combined key is known
     return (record.model["fingerprint"], record.task["version"],
             json.dumps(record.task.get("params", {}), sort_keys=True, default=str), prompt_source(record), prep_key,
-            inference(record))
-
-
-def inference(record: RunRecord) -> tuple[str, bool]:
-    """How the forward passes ran: bf16/fp16 autocast and torch.compile change embeddings (and
-    may change a metric), so such runs are not averaged with fp32 eager ones. Records from before
-    these options ran fp32 eager."""
-    return record.config.get("precision", "fp32"), bool(record.config.get("compile", False))
+            record.inference)
 
 
 def _why(records: list[RunRecord]) -> str:
@@ -71,7 +64,7 @@ def _why(records: list[RunRecord]) -> str:
     checks = [("model weights", lambda r: r.model["fingerprint"]), ("task version", lambda r: r.task["version"]),
               ("task parameters", lambda r: json.dumps(r.task.get("params", {}), sort_keys=True, default=str)),
               ("prompt bank", prompt_source), ("preprocessing / crop mode", lambda r: comparability_key(r)[4]),
-              ("inference precision / compile", inference)]
+              ("inference precision / compile", lambda r: r.inference)]
     for name, key in checks:
         if len({key(r) for r in records}) > 1:
             parts.append(name)

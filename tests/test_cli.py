@@ -45,6 +45,11 @@ def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
     assert board.splitlines()[0] == "| model · prompts | synthworld |"
     assert board.splitlines()[2].startswith("| demo · template | **")
     assert "±" in zsb("leaderboard", "--aggregate", "mean").stdout
+    assert "inference" not in first.stdout + second.stdout  # fp32 eager says nothing
+    third = zsb("run", "--task-option", "n_per_class=2", "--quiet", "--precision", "bf16")
+    assert "inference bf16: embeddings differ from fp32 eager" in third.stdout
+    mixed = zsb("leaderboard", "--aggregate", "mean", check=False)  # a bf16 run is not averaged with fp32 ones
+    assert mixed.returncode != 0 and "differ in inference precision / compile" in mixed.stdout + mixed.stderr
 
 
 @pytest.mark.parametrize("args,message", [

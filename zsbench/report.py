@@ -24,6 +24,11 @@ def print_run(console: "Console", result: "RunResult") -> None:
     where = c["dir"] if c["disabled_reason"] is None else c["disabled_reason"]
     console.print(f"[bold]audio[/]  {c['audio_computed']} clips embedded, {c['audio_hits']} from cache; "
                   f"text {c['text_computed']} embedded, {c['text_hits']} from cache ({where})")
+    precision, compiled = rec.inference
+    if (precision, compiled) != ("fp32", False):
+        how = " + ".join(([precision] if precision != "fp32" else []) + (["torch.compile"] if compiled else []))
+        console.print(f"[bold]inference[/] {how}: embeddings differ from fp32 eager in the last bits; "
+                      "cached and ranked apart")
     table = Table(box=None, show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -40,6 +40,13 @@ class RunRecord:
         key = self.metrics["headline"]
         return key, self.metrics["values"].get(key)
 
+    @property
+    def inference(self) -> tuple[str, bool]:
+        """(precision, compiled): bf16/fp16 autocast and torch.compile change embeddings in the
+        last bits and may move a metric, so such runs are reported and ranked apart from fp32
+        eager ones. Records from before these options ran fp32 eager."""
+        return self.config.get("precision", "fp32"), bool(self.config.get("compile", False))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, allow_nan=False)
 
