@@ -176,6 +176,8 @@ def test_multilabel_csv_task_scores_map(isolated, esc50_clips):
     ({"device": "cuda:3"}, ValueError, "not available"),
     ({"prompts": "file"}, ValueError, "--prompt-file"),
     ({"n": 3}, ValueError, "does not take --n"),
+    ({"workers": -1}, ValueError, "--workers -1: must be 0"),
+    ({"batch_size": 0}, ValueError, "--batch-size must be at least 1"),
 ])
 def test_bad_run_input(isolated, kwargs, error, match):
     with pytest.raises(error, match=match):

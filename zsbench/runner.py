@@ -94,6 +94,8 @@ class RunConfig:
             raise ValueError(f"cache_dtype {self.cache_dtype!r}: choose one of {', '.join(STORE_DTYPES)}")
         if self.batch_size < 1:
             raise ValueError("--batch-size must be at least 1")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"--workers {self.workers}: must be 0 (decode in the main process) or more")
 
 
 @dataclass
