@@ -20,7 +20,7 @@ from zsbench.synthworld.dsp import (
     _regular_times,
     _sin,
 )
-from zsbench.synthworld.text import _num, _rate_phrase, _Sound, _Text, _third, _times
+from zsbench.synthworld.text import _band, _num, _rate_phrase, _Sound, _Text, _third, _times
 
 
 def _heartbeat(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) -> _Sound:
@@ -46,7 +46,7 @@ def _heartbeat(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: 
     amps = rng.uniform(0.85, 1.15, len(times))
     x = _filter(_place(n, times, kernel, amps, sr), sr, lambda f: _butter_gain(f, 20.0, 150.0, 2))
     b = int(5 * round(bpm / 5))
-    tempo = 0 if bpm < 68 else (2 if bpm > 92 else 1)
+    tempo = _band(bpm, 68, 92)
     text = _Text(
         nouns=("heartbeat", "human heartbeat", "heart"),
         quals=[[("slow", "calm"), ("steady", "regular"), ("fast", "racing")][tempo]],
@@ -168,7 +168,7 @@ def _drum_beat(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: 
     vel = rng.uniform(0.85, 1.0, len(hits))
     x = _place(n, [h[0] for h in hits], [h[1] for h in hits], [h[2] * v for h, v in zip(hits, vel)], sr)
     b5 = int(5 * round(bpm / 5))
-    tempo = 0 if bpm < 95 else (2 if bpm > 130 else 1)
+    tempo = _band(bpm, 95, 130)
     text = _Text(
         nouns=("drum beat", "drum pattern", "drumbeat"),
         quals=[[("slow", "laid-back"), ("mid-tempo", "moderate"), ("fast", "driving")][tempo]],

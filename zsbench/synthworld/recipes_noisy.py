@@ -25,7 +25,7 @@ from zsbench.synthworld.dsp import (
     _smooth_random,
     _wavetable,
 )
-from zsbench.synthworld.text import _num, _Sound, _Text, _times
+from zsbench.synthworld.text import _band, _num, _Sound, _Text, _times
 
 
 def _rain(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) -> _Sound:
@@ -48,7 +48,7 @@ def _rain(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) 
         drops += _fftconv(train, kernel).astype(np.float32)
     drops *= drop_mix * 3.0 / (np.sqrt(drop_rate) + 1e-12)
     x = bed + drops
-    band = 0 if intensity < 0.33 else (2 if intensity > 0.66 else 1)
+    band = _band(intensity, 0.33, 0.66)
     text = _Text(
         nouns=("rain", "rainfall", "falling rain"), det="",
         quals=[[("light", "gentle"), ("moderate", "steady"), ("heavy", "intense")][band]],
@@ -84,7 +84,7 @@ def _wind(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: int) 
         freq = howl_f * (1.0 + 0.35 * (env - 0.5))
         wob = 1.0 + 0.3 * _smooth_random(nrng, n, sr, 3.0)
         x = x + 0.6 * _sin(_cycles(freq, n, sr)) * wob * env ** 2 * (0.3 + gust)
-    band = 0 if gust < 0.3 else (2 if gust > 0.65 else 1)
+    band = _band(gust, 0.3, 0.65)
     text = _Text(
         nouns=("wind", "outdoor wind", "wind outside"), det="",
         quals=[[("gentle", "light"), ("moderate", "breezy"), ("strong", "gusty")][band]],
@@ -129,7 +129,7 @@ def _dog_bark(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: i
     x = _place(n, starts, kernels, rng.uniform(0.7, 1.0, len(starts)), sr)
     x = _filter(x, sr, lambda f: _peak_gain(f, formant, 1.2) + 0.6 * _peak_gain(f, min(2.3 * formant, 0.4 * sr), 1.5))
     k = len(starts)
-    band = 0 if size < 0.33 else (2 if size > 0.66 else 1)
+    band = _band(size, 0.33, 0.66)
     count = _num(k) if k < 13 else "many"
     text = _Text(
         nouns=("dog", "dog", "pet dog"),
@@ -162,7 +162,7 @@ def _applause(rng: np.random.Generator, nrng: np.random.Generator, n: int, sr: i
     if dying:
         shape *= np.clip((dur - t) / (tail * dur), 0.0, 1.0) ** 1.5
     x = x * shape
-    band = 0 if crowd < 0.33 else (2 if crowd > 0.66 else 1)
+    band = _band(crowd, 0.33, 0.66)
     text = _Text(
         nouns=("applause", "clapping", "hand clapping"), det="",
         quals=[[("sparse", "scattered"), ("lively", "warm"), ("thunderous", "enthusiastic")][band]],

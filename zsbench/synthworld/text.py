@@ -38,6 +38,11 @@ def _third(x: float, lo: float, hi: float, log: bool = True) -> int:
     return int(np.clip((x - lo) / (hi - lo) * 3.0, 0, 2.999))
 
 
+def _band(x: float, low: float, high: float) -> int:
+    """Low/mid/high words by two fixed thresholds: 0 below ``low``, 2 above ``high``, else 1."""
+    return 0 if x < low else (2 if x > high else 1)
+
+
 def _article(phrase: str) -> str:
     return "an" if phrase[:1] in "aeiou" else "a"
 
