@@ -6,38 +6,22 @@ Run with ``make bench``. Numbers go to benchmarks/README.md; nothing here assert
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
-import soxr
 
 from zsbench.audio import ClipPolicy, Preprocessing
 from zsbench.cache import EmbeddingCache
 from zsbench.embed import embed_audio
+from zsbench.testmodels import NearFreeModel, bare_decode
 
 PREP = Preprocessing(48000, ClipPolicy(10.0, "repeatpad", "random"), "seeded")  # LAION-CLAP's input
-
-
-class NearFreeModel:
-    """Costs almost nothing, so the decode pipeline is what is measured. Not a model."""
-
-    def embed_audio(self, windows: np.ndarray, seeds=None) -> np.ndarray:
-        return windows[:, :8] + 1.0
-
-
-def bare_loop(clips: list[Path]) -> None:
-    for path in clips:
-        audio, sr = sf.read(path, dtype="float32")
-        soxr.resample(audio, sr, 48000, quality="HQ")
 
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_decode_pipeline(benchmark, esc50_clips, workers):
     """Decode, resample, pad through the harness's loader (no cache) with a near-free model."""
     def go():
-        embed_audio(NearFreeModel(), esc50_clips, PREP, EmbeddingCache(None, "x"), batch_size=16,
+        embed_audio(NearFreeModel(48000, 10.0), esc50_clips, PREP, EmbeddingCache(None, "x"), batch_size=16,
                     workers=workers, progress=False)
 
     benchmark.pedantic(go, rounds=3, iterations=1, warmup_rounds=0)
@@ -45,7 +29,7 @@ def test_decode_pipeline(benchmark, esc50_clips, workers):
 
 
 def test_decode_bare_soundfile_soxr_loop(benchmark, esc50_clips):
-    benchmark.pedantic(bare_loop, args=(esc50_clips,), rounds=3, iterations=1)
+    benchmark.pedantic(bare_decode, args=(esc50_clips,), rounds=3, iterations=1)
     benchmark.extra_info["clips_per_s"] = len(esc50_clips) / benchmark.stats.stats.mean
 
 

@@ -4,7 +4,9 @@
   architecture) saved as a checkpoint folder for ``--model hf-clap --checkpoint FOLDER``; fast
   enough for tests that run ``zsbench`` many times (crash, concurrency), nothing downloaded.
 - ``NearFreeModel``: an adapter whose forward costs nothing, so that what is measured is the
-  harness (decoding, caching, scoring, memory).
+  harness (decoding, caching, scoring, memory); ``near_free_laion_forward`` does the same for
+  LAION's own ``CLAP_Module``, and ``bare_decode`` is the single-core floor decode figures are
+  compared with.
 """
 
 from __future__ import annotations
@@ -123,6 +125,24 @@ class NearFreeModel:
             digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
             out.append(np.random.default_rng(int.from_bytes(digest, "little")).standard_normal(self.meta.embed_dim))
         return l2_normalize(np.asarray(out, dtype=np.float32))
+
+
+def bare_decode(paths, rate: int = SR) -> None:
+    """soundfile + soxr HQ on one core and nothing else: what every decode figure is compared with."""
+    import soundfile as sf
+    import soxr
+
+    for path in paths:
+        audio, sr = sf.read(path, dtype="float32")
+        soxr.resample(audio, sr, rate, quality="HQ")
+
+
+def near_free_laion_forward(batch):
+    """Stands in for laion_clap's ``model.get_audio_embedding`` (the first 512 samples of each
+    waveform), so that ``get_audio_embedding_from_filelist`` measures LAION's loading path only."""
+    import torch
+
+    return torch.stack([d["waveform"][:512] for d in batch])
 
 
 def synthetic_task(root: Path, n_clips: int, n_classes: int = 527, labels_per_clip: int = 2,

@@ -228,14 +228,11 @@ def decode_scaling(paths: list[Path], batch: int, worker_counts: list[int], ref)
     decoding is the whole cost. The bare single-core soundfile + soxr loop, zsbench's loader at
     each worker count, and LAION's own file-list API with the same near-free forward."""
     import numpy as np
-    import soundfile as sf
-    import soxr
-    import torch
 
     from zsbench.audio import Preprocessing
     from zsbench.cache import EmbeddingCache
     from zsbench.embed import embed_audio
-    from zsbench.testmodels import NearFreeModel
+    from zsbench.testmodels import NearFreeModel, bare_decode, near_free_laion_forward
 
     def rate(fn) -> float:
         fn()  # warm-up: page cache, worker start paths
@@ -243,19 +240,14 @@ def decode_scaling(paths: list[Path], batch: int, worker_counts: list[int], ref)
         fn()
         return round(len(paths) / (time.perf_counter() - t0), 1)
 
-    def bare():
-        for path in paths:
-            audio, sr = sf.read(path, dtype="float32")
-            soxr.resample(audio, sr, 48000, quality="HQ")
-
     model = NearFreeModel(sample_rate=48000, seconds=10.0)
     prep = Preprocessing(48000, model.meta.clip, "seeded")
-    out = {"bare_single_core": rate(bare)}
+    out = {"bare_single_core": rate(lambda: bare_decode(paths))}
     for w in worker_counts:
         out[f"workers_{w}"] = rate(lambda: embed_audio(model, paths, prep, EmbeddingCache(None, "x"), batch_size=batch,
                                                        workers=w, progress=False))
     forward = ref.model.get_audio_embedding
-    ref.model.get_audio_embedding = lambda b: torch.stack([d["waveform"][:512] for d in b])
+    ref.model.get_audio_embedding = near_free_laion_forward
     files = [str(p) for p in paths]
     out["laion_filelist_near_free"] = rate(lambda: np.concatenate(
         [ref.get_audio_embedding_from_filelist(x=files[i:i + batch]) for i in range(0, len(files), batch)]))
