@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test test-real bench clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# The real-data set alone (pytest -m real_data): the tests that read ../shared (or $ZSBENCH_SHARED),
+# which `make test` skips with their reason where those files are absent.
+test-real: $(STAMP)
+	$(BIN)/pytest -q -m real_data
 
 bench: $(STAMP)
 	$(BIN)/pytest -q benchmarks --benchmark-only --benchmark-columns=min,mean,max,rounds

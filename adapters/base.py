@@ -34,7 +34,10 @@ class ModelMeta:
             raise ValueError(f"{self.name}: an adapter needs at least one default template")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["clip"]["crop_to_end"]:  # the default: left out, so older fingerprints stay as they were
+            del out["clip"]["crop_to_end"]
+        return out
 
 
 @runtime_checkable

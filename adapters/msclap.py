@@ -38,7 +38,8 @@ WEIGHT_FILES = ("CLAP_weights_2022.pth", "CLAP_weights_2023.pth")  # huggingface
 def _policy(seconds: float) -> ClipPolicy:
     """MS-CLAP's load_audio_into_tensor: tile-then-cut short clips, random crop of long ones,
     each channel resampled with torchaudio's Resample defaults and then concatenated."""
-    return ClipPolicy(seconds, short="repeat", long="random", channels="concat", resampler="torchaudio-sinc")
+    return ClipPolicy(seconds, short="repeat", long="random", channels="concat", resampler="torchaudio-sinc",
+                      crop_to_end=False)
 
 
 def _meta(version: str, seconds: float, template: str, towers: str) -> ModelMeta:

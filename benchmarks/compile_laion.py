@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from zsbench.testing import offline_hub
+from zsbench.testing import offline_hub, shared_root
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = shared_root(REPO)
 
 
 def main() -> None:
-    home = offline_hub(SHARED)  # before anything imports huggingface_hub
+    home = offline_hub(REPO / "tests" / "fixtures" / "hf-hub")  # before anything imports huggingface_hub
     import torch
 
     from zsbench.adapters import laion

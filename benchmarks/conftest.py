@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from zsbench.testing import offline_hub
+from zsbench.testing import offline_hub, shared_root
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-_HOME = offline_hub(SHARED)  # before anything imports huggingface_hub
+REPO = Path(__file__).resolve().parents[1]
+SHARED = shared_root(REPO)
+_HOME = offline_hub(REPO / "tests" / "fixtures" / "hf-hub")  # before anything imports huggingface_hub
 os.environ["ZSBENCH_CACHE"] = str(_HOME / "cache")
 os.environ["ZSBENCH_RESULTS"] = str(_HOME / "results")
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from zsbench.testing import shared_root
+
+SHARED = shared_root(Path(__file__).resolve().parents[1])
 N_CLIPS = int(os.environ.get("ZSBENCH_BENCH_LAION_CLIPS", "64"))
 BATCH = 16
 WORKERS = int(os.environ["ZSBENCH_BENCH_WORKERS"]) if "ZSBENCH_BENCH_WORKERS" in os.environ else None  # None: default

@@ -1,22 +1,51 @@
-"""Test isolation: an offline Hub, session-wide temporary model and data folders, and a
-cache and results store of its own for every test. Nothing touches the user's folders."""
+"""Test isolation: an offline Hub built from the repository's own fixtures, session-wide
+temporary model and data folders, and a cache and results store of its own for every test.
+Nothing touches the user's folders, and nothing but the ``real_data`` set reads ``../shared``.
+
+Audio: ``clip_set`` is generated here for every run, and the real clips in ``../shared`` (or
+``$ZSBENCH_SHARED``) are a second parameter of it, marked ``real_data``; every test that takes
+clips runs on both where both exist.
+"""
 
 from __future__ import annotations
 
+import csv
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from zsbench.testing import offline_hub
+from zsbench.testing import ESC_LIKE_CLASSES, offline_hub, shared_root, write_edge_clips, write_esc_like_clips
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = shared_root(REPO)
+FIXTURES = REPO / "tests" / "fixtures"
+REAL_DATA_REASON = (f"real dataset files not available: {SHARED / 'data'} is absent (they sit beside the "
+                    "repository in our CI; set ZSBENCH_SHARED to a copy to run the real-data set)")
 
-# Offline Hub (a writable copy of the shared tokenizer/config cache) and session-wide model and
-# data folders, set before anything imports huggingface_hub. The demo model's fitted bridge and
-# the rendered sound world are deterministic and written atomically, so tests share them.
-offline_hub(SHARED)
+# Offline Hub (tokenizers and configs built from tests/fixtures/hf-hub) and session-wide model
+# and data folders, set before anything imports huggingface_hub or laion_clap.
+offline_hub(FIXTURES / "hf-hub")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that reads ``../shared`` belongs to the named real-data set."""
+    for item in items:
+        if "shared" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With ZSBENCH_ONLY_REAL_DATA_SKIPS=1 (CI), a skip outside the real-data set is a failure:
+    the proofs must run on a user's clone, not skip there."""
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and os.environ.get("ZSBENCH_ONLY_REAL_DATA_SKIPS") == "1"
+            and item.get_closest_marker("real_data") is None and not hasattr(report, "wasxfail")):
+        report.outcome = "failed"
+        report.longrepr = f"skipped outside the real_data set: {report.longrepr}"
 
 
 @pytest.fixture(autouse=True)
@@ -36,21 +65,66 @@ def demo_fitted() -> None:
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    if not SHARED.exists():
-        pytest.skip(f"real dataset files not available: {SHARED} is absent (it is beside the repository in CI)")
+    if not (SHARED / "data").is_dir():
+        if os.environ.get("ZSBENCH_REQUIRE_REAL_DATA") == "1":  # CI's second pass
+            pytest.fail(REAL_DATA_REASON)
+        pytest.skip(REAL_DATA_REASON)
     return SHARED
 
 
+@dataclass
+class ClipSet:
+    """Clips for a test: ``esc`` are ESC-50-shaped (44.1 kHz mono 5 s, ``fold-id-take-target``
+    names), ``stereo48k`` a short 48 kHz stereo file, ``edge`` the preprocessing edge cases that
+    fit every model's window (an odd rate, resampled lengths one sample over, a third of a
+    second), ``long`` a 15 s stereo clip that every model must crop or chunk."""
+    name: str
+    esc: list[Path]
+    stereo48k: Path
+    labels: dict[str, str]  # ESC-shaped clip's file stem -> its class name
+    edge: list[Path] = field(default_factory=list)
+    long: Path | None = None
+    esc50_meta: Path | None = None  # the official esc50.csv listing ``esc`` (real set only)
+
+    def spread(self, k: int, offset: int = 0) -> list[Path]:
+        """``k`` ESC-shaped clips spread over the set (different classes)."""
+        step = max(len(self.esc) // k, 1)
+        return self.esc[offset::step][:k]
+
+
 @pytest.fixture(scope="session")
-def esc50_clips(shared) -> list[Path]:
-    clips = sorted((shared / "data" / "esc50" / "audio_flac").glob("*.flac"))
+def generated_clips(tmp_path_factory) -> ClipSet:
+    root = tmp_path_factory.mktemp("generated-audio")
+    edge = write_edge_clips(root / "edge")
+    esc = write_esc_like_clips(root / "esc", count=60)
+    return ClipSet("generated", esc, edge["stereo-48k-short"],
+                   {p.stem: ESC_LIKE_CLASSES[int(p.stem.rsplit("-", 1)[1])] for p in esc},
+                   [p for name, p in edge.items() if name not in ("stereo-48k-short", "long-48k-15s")],
+                   edge["long-48k-15s"])
+
+
+@pytest.fixture(scope="session", params=["generated", pytest.param("real", marks=pytest.mark.real_data)])
+def clip_set(request) -> ClipSet:
+    if request.param == "generated":
+        return request.getfixturevalue("generated_clips")
+    root = request.getfixturevalue("shared") / "data"
+    clips = sorted((root / "esc50" / "audio_flac").glob("*.flac"))
     if not clips:
-        pytest.skip(f"no ESC-50 clips under {shared / 'data' / 'esc50' / 'audio_flac'}")
-    return clips
+        pytest.skip(f"no ESC-50 clips under {root / 'esc50' / 'audio_flac'}")
+    with open(root / "esc50" / "meta" / "esc50.csv", newline="") as f:
+        labels = {row["filename"].rsplit(".", 1)[0]: row["category"].replace("_", " ") for row in csv.DictReader(f)}
+    return ClipSet("real", clips, root / "urbansound8k" / "audio_trimmed_fixture" / "fold1" / "135776-2-0-49.wav", labels,
+                   esc50_meta=root / "esc50" / "meta" / "esc50.csv")
 
 
 @pytest.fixture(scope="session")
-def hf_cache(shared) -> Path:
+def esc50_clips(clip_set) -> list[Path]:
+    """ESC-50-shaped clips: generated, and the real fold 4 where ``../shared`` is present."""
+    return clip_set.esc
+
+
+@pytest.fixture(scope="session")
+def hf_cache() -> Path:
     """The writable offline Hub cache (tokenizers and configs of gpt2, bert-base-uncased,
     roberta-base, facebook/bart-base; no weights)."""
     return Path(os.environ["HF_HUB_CACHE"])

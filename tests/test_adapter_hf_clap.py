@@ -30,7 +30,6 @@ from zsbench.testmodels import save_tiny_clap
 
 SR = 48000
 TOL = 1e-4
-STEREO = Path("data/urbansound8k/audio_trimmed_fixture/fold1/135776-2-0-49.wav")
 LABELS = ["dog", "rain", "crying baby", "clock tick", "helicopter", "church bells"]
 VARIANTS = {  # registered name -> (default Hub repo, long-clip rule)
     "hf-clap": ("laion/clap-htsat-unfused", "random"),
@@ -63,8 +62,10 @@ def reference(checkpoints):
 
 
 @pytest.fixture(scope="module")
-def clips(esc50_clips, shared) -> list[Path]:
-    return [esc50_clips[i] for i in (0, 100, 200, 300, 399)] + [shared / STEREO]
+def clips(clip_set) -> list[Path]:
+    """5 ESC-shaped clips of different classes, the 48 kHz stereo clip and the edge cases
+    within the 10 s window (odd rate, lengths one sample over, a third of a second)."""
+    return [*clip_set.spread(5), clip_set.stereo48k, *clip_set.edge]
 
 
 def _load_like_transformers_users(path: Path) -> np.ndarray:

@@ -43,8 +43,8 @@ def test_resample_matches_librosa(n, rates):
     np.testing.assert_allclose(ours, ref, atol=1e-6)
 
 
-def test_stereo_48k_fixture_is_mixed_down(shared):
-    path = shared / "data" / "urbansound8k" / "audio_trimmed_fixture" / "fold1" / "135776-2-0-49.wav"
+def test_stereo_48k_fixture_is_mixed_down(clip_set):
+    path = clip_set.stereo48k
     stereo, sr = decode(path)
     assert stereo.shape[0] == 2 and sr == 48000
     prep = Preprocessing(48000, ClipPolicy(1.0, "zeropad", "centre"), "centre")
@@ -78,6 +78,9 @@ def test_crops_are_deterministic_where_asked():
     assert crop_offsets(1000, 100, "centre", "x", 0, 3) == [450]
     assert crop_offsets(1000, 100, "start", "x", 0, 3) == [0]
     assert crop_offsets(1000, 100, "chunks", "x", 0, 3) == [0, 450, 900]
+    # MS-CLAP's randrange(len - n) never starts at the last offset; LAION's randint can
+    assert {crop_offsets(101, 100, "seeded", f"k{i}", 0, 3, to_end=False)[0] for i in range(20)} == {0}
+    assert {crop_offsets(101, 100, "seeded", f"k{i}", 0, 3)[0] for i in range(20)} == {0, 1}
     draws = {crop_offsets(10_000, 100, "random", "x", 0, 3)[0] for _ in range(20)}
     assert len(draws) > 1
 
@@ -152,12 +155,12 @@ def test_int16_roundtrip_is_laions():
     np.testing.assert_array_equal(int16_roundtrip(x), (ref / 32767.0).astype(np.float32))
 
 
-def test_concat_channels_resamples_each_then_concatenates(shared):
+def test_concat_channels_resamples_each_then_concatenates(clip_set):
     """MS-CLAP: torchaudio Resample per channel, then reshape(-1)."""
     import torch
     import torchaudio
 
-    path = shared / "data" / "urbansound8k" / "audio_trimmed_fixture" / "fold1" / "135776-2-0-49.wav"
+    path = clip_set.stereo48k
     stereo, sr = decode(path)
     policy = ClipPolicy(2.0, "repeat", "random", channels="concat", resampler="torchaudio-sinc")
     out = prepare_clip(path, Preprocessing(44100, policy, "seeded"))
@@ -173,3 +176,18 @@ def test_fusion_policy_passes_long_clips_whole(tmp_path):
     sf.write(path, x, 16000, subtype="FLOAT")
     out = prepare_clip(path, Preprocessing(16000, ClipPolicy(1.0, "repeatpad", "fusion"), "seeded"))
     np.testing.assert_array_equal(out, x[None])
+
+
+def test_msclap_resampler_is_its_transform_exactly_at_96k():
+    """msclap builds ``torchaudio.transforms.Resample(orig, 44100)``; ``functional.resample``
+    differs from it by up to 1e-5 on 96 kHz input, so the harness uses the transform."""
+    import torch
+    import torchaudio
+
+    from zsbench.audio import resample
+
+    x = np.random.default_rng(3).uniform(-0.8, 0.8, (2, 96000)).astype(np.float32)
+    ours = resample(x, 96000, 44100, "torchaudio-sinc")
+    ref = torchaudio.transforms.Resample(96000, 44100)(torch.from_numpy(x)).numpy()
+    assert np.array_equal(ours, ref)
+    assert np.abs(torchaudio.functional.resample(torch.from_numpy(x), 96000, 44100).numpy() - ref).max() > 0

@@ -139,7 +139,7 @@ def tiny_clap(hf_cache, tmp_path_factory):
     return save_tiny_clap(tmp_path_factory.mktemp("tiny") / "clap")
 
 
-def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path, tiny_clap, esc50_clips):
+def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path, tiny_clap, clip_set):
     """A transformers CLAP (tiny, seeded random weights: many near-ties, the hard case) on 120
     real ESC-50 clips: a first cached run and its re-run give exactly the metrics and scores of
     a run without a cache. Float16 rows (opt-in) move scores by < 1e-3 and keep first run and
@@ -149,7 +149,7 @@ def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path,
     from zsbench.testmodels import esc50_table
 
     opts = dict(model="hf-clap", checkpoint=str(tiny_clap), task="folder", store=False, workers=0,
-                data_root=esc50_table(esc50_clips[::10][:120], tmp_path / "esc.csv"))
+                data_root=esc50_table(clip_set.spread(40), tmp_path / "esc.csv"))
     plain = zsbench.evaluate(**opts, use_cache=False)
     first = zsbench.evaluate(**opts, cache_dir=str(tmp_path / "cache"))
     again = zsbench.evaluate(**opts, cache_dir=str(tmp_path / "cache"))

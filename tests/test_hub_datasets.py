@@ -12,6 +12,9 @@ import os
 
 import pytest
 
+from zsbench.prompt_strategies.bank import load_bank
+from zsbench.testing import write_esc50_metadata
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -32,12 +35,16 @@ def hub_repo(repo: str, rows: list[dict]) -> None:
 
 
 @pytest.fixture
-def esc50_rows(shared, esc50_clips):
-    """Twelve fold-4 ESC-50 rows as a Hub copy holds them: metadata columns and FLAC bytes."""
-    with open(shared / "data" / "esc50" / "meta" / "esc50.csv", newline="") as f:
+def esc50_rows(clip_set, tmp_path):
+    """Twelve ESC-50 rows as a Hub copy holds them: metadata columns and the audio file's bytes
+    (real fold-4 rows and FLAC clips where ``../shared`` has them, else generated ones)."""
+    clips = clip_set.esc[:12]
+    listing = clip_set.esc50_meta or write_esc50_metadata(tmp_path / "listing" / "esc50.csv", clips,
+                                                          list(load_bank("esc50").labels))
+    with open(listing, newline="") as f:
         meta = {r["filename"]: r for r in csv.DictReader(f)}
     rows = []
-    for flac in esc50_clips[:12]:
+    for flac in clips:
         r = meta[flac.stem + ".wav"]
         rows.append({"filename": r["filename"], "fold": int(r["fold"]), "target": int(r["target"]),
                      "category": r["category"], "esc10": r["esc10"] == "True", "src_file": r["src_file"],

@@ -11,12 +11,12 @@ from zsbench.precision import PRECISIONS, autocast, cache_identity
 
 
 @pytest.fixture(scope="module")
-def opts(hf_cache, esc50_clips, tmp_path_factory):
+def opts(hf_cache, clip_set, tmp_path_factory):
     from zsbench.testmodels import esc50_table, save_tiny_clap
 
     base = tmp_path_factory.mktemp("precision")
     return dict(model="hf-clap", checkpoint=str(save_tiny_clap(base / "clap")), task="folder", workers=0,
-                store=False, data_root=esc50_table(esc50_clips[::25], base / "esc.csv"))
+                store=False, data_root=esc50_table(clip_set.spread(16), base / "esc.csv"))
 
 
 def test_bf16_is_close_to_fp32_and_cached_apart(opts, tmp_path):

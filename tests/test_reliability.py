@@ -8,7 +8,6 @@ right, and the cache's SQLite files pass their integrity check.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -27,14 +26,14 @@ KILLS = 4
 
 
 @pytest.fixture(scope="module")
-def setup(hf_cache, esc50_clips, tmp_path_factory):
+def setup(hf_cache, clip_set, tmp_path_factory):
     """(tiny CLAP folder, folder-task CSV, reference metrics of an uninterrupted run without a cache)."""
     import zsbench
     from zsbench.testmodels import esc50_table, save_tiny_clap
 
     base = tmp_path_factory.mktemp("reliability")
     folder = save_tiny_clap(base / "clap")
-    table = esc50_table(esc50_clips[::10][:N_CLIPS], base / "esc.csv")
+    table = esc50_table(clip_set.spread(N_CLIPS), base / "esc.csv")
     ref = zsbench.evaluate(model="hf-clap", checkpoint=str(folder), task="folder", data_root=table, store=False,
                            use_cache=False, workers=0)
     return folder, table, ref.record.metrics

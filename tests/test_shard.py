@@ -11,12 +11,12 @@ from zsbench.results import ResultsStore
 
 
 @pytest.mark.slow
-def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache, esc50_clips, tmp_path):
+def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache, clip_set, tmp_path):
     import zsbench
     from zsbench.testmodels import esc50_table, save_tiny_clap
 
     folder = save_tiny_clap(tmp_path / "clap")
-    table = esc50_table(esc50_clips[::20], tmp_path / "esc.csv")
+    table = esc50_table(clip_set.spread(20), tmp_path / "esc.csv")
     args = ["run", "--shard", "--model", "hf-clap", "--checkpoint", str(folder), "--task", "folder",
             "--data-root", table, "--workers", "0", "--quiet", "--batch-size", "4",
             "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results")]
@@ -24,7 +24,7 @@ def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache,
                            "-m", "zsbench.cli", *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     [record] = list(ResultsStore(tmp_path / "results").records())
-    n = len(esc50_clips[::20])
+    n = len(clip_set.spread(20))
     shard = record.extra["shard"]
     assert shard["world_size"] == 2 and sum(shard["embedded_per_rank"]) == n and min(shard["embedded_per_rank"]) > 0
     plain = zsbench.evaluate(model="hf-clap", checkpoint=str(folder), task="folder", data_root=table, workers=0,
@@ -44,7 +44,6 @@ def test_shard_outside_torchrun_is_a_plain_run(hf_cache, esc50_clips, tmp_path):
 
 
 def test_shard_needs_the_cache(monkeypatch, tmp_path):
-    import zsbench
     from zsbench.runner import RunConfig, run
     from zsbench.testmodels import NearFreeModel, synthetic_task
 

@@ -52,6 +52,9 @@ class ClipPolicy:
     max_chunks: int = 3  # windows embedded and averaged in "chunks" mode
     int16: bool = False
     resampler: Resampler = "soxr-hq"
+    # May a crop end on the clip's last sample? MS-CLAP draws random.randrange(len - n), so its
+    # window never does; LAION's randint(0, len - n + 1) can.
+    crop_to_end: bool = True
 
     def samples(self, sample_rate: int) -> int:
         return int(round(self.seconds * sample_rate))
@@ -116,7 +119,10 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int, how: Resampl
         import torch
         import torchaudio
 
-        out = torchaudio.functional.resample(torch.from_numpy(np.ascontiguousarray(audio)), source_rate, target_rate)
+        # The transform, as msclap builds it: its kernel is computed once in float32, and
+        # functional.resample's differs from it in the last bits (up to 1e-5 on 96 kHz input).
+        transform = torchaudio.transforms.Resample(source_rate, target_rate)
+        out = transform(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)))
         return out.numpy().astype(np.float32, copy=False)
     import soxr
 
@@ -157,7 +163,7 @@ def fill_short(audio: np.ndarray, n: int, how: ShortFill) -> np.ndarray:
 
 
 def crop_offsets(length: int, n: int, crop: LongCrop, rng_key: str, seed: int, max_chunks: int,
-                 rng: np.random.Generator | None = None) -> list[int]:
+                 rng: np.random.Generator | None = None, to_end: bool = True) -> list[int]:
     """Start offsets of the window(s) cut from a clip longer than ``n``.
 
     ``seeded`` draws from (seed, clip key), so the crop is the same in every run, worker and
@@ -175,7 +181,7 @@ def crop_offsets(length: int, n: int, crop: LongCrop, rng_key: str, seed: int, m
         rng = np.random.default_rng(clip_seed(seed, rng_key))
     elif rng is None:
         rng = np.random.default_rng()
-    return [int(rng.integers(0, span + 1))]
+    return [int(rng.integers(0, span + 1 if to_end else span))]
 
 
 def prepare_clip(path: str | Path, prep: Preprocessing, clip_key: str = "") -> np.ndarray:
@@ -201,5 +207,6 @@ def prepare_clip(path: str | Path, prep: Preprocessing, clip_key: str = "") -> n
         return fill_short(mono, n, policy.short)[None, :].astype(np.float32, copy=False)
     if policy.long == "fusion":
         return mono[None, :].astype(np.float32, copy=False)  # the model picks its chunks
-    offsets = crop_offsets(len(mono), n, prep.crop, clip_key or str(path), prep.seed, prep.policy.max_chunks)
+    offsets = crop_offsets(len(mono), n, prep.crop, clip_key or str(path), prep.seed, policy.max_chunks,
+                           to_end=policy.crop_to_end)
     return np.stack([mono[o:o + n] for o in offsets]).astype(np.float32, copy=False)
