@@ -1,7 +1,9 @@
 """The paper's prompt augmentation: N captions per label sampled from its t x n scene captions.
 
-Sampling is without replacement and seeded per label (from the run seed and the label), so a
-label's prompts do not change when other labels are added or removed.
+Sampling is without replacement: a label's N prompts are the first N of a permutation of its
+pool seeded by (run seed, label). So a label's prompts do not change when other labels are added
+or removed, and for one seed the set for N = k holds the set for N = k - 1: a sweep over N embeds
+each prompt once, and its curve is not confounded by drawing afresh at every N.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from zsbench.prompt_strategies.base import Pooling
 from zsbench.registry import PROMPTS
 
 DEFAULT_N = 2  # the paper's best
+# 2: nested draws (the first N of one permutation); 1 drew each N afresh.
+VERSION = "2"
 
 
 @PROMPTS.register("augmented", "N scene captions per label sampled (seeded) from the bank and pooled; --n, --seed, --bank")
@@ -32,15 +36,19 @@ class AugmentedStrategy:
         self.pooling = pooling
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
-        out = {}
-        for label in labels:
-            pool = self.bank.captions(label)
-            if len(pool) < self.n:
-                raise BankError(f"{self.bank.path}: label {label!r} has {len(pool)} captions, fewer than --n {self.n}")
-            rng = np.random.default_rng([self.seed, zlib.crc32(label.encode("utf-8"))])
-            out[label] = [pool[i] for i in sorted(rng.choice(len(pool), self.n, replace=False))]
-        return out
+        pools = {label: self.bank.captions(label) for label in labels}
+        short = {label: len(pool) for label, pool in pools.items() if len(pool) < self.n}
+        if short:
+            label, size = min(short.items(), key=lambda kv: kv[1])
+            raise BankError(f"{self.bank.path}: --n {self.n} needs {self.n} captions per label, but label {label!r} "
+                            f"has {size}{f' (and {len(short) - 1} more labels have fewer than {self.n})' if len(short) > 1 else ''}; "
+                            f"the largest N this bank allows is {min(len(p) for p in pools.values())}")
+        return {label: [pool[i] for i in self.permutation(label, len(pool))[:self.n]] for label, pool in pools.items()}
+
+    def permutation(self, label: str, size: int) -> np.ndarray:
+        """The label's seeded order of its pool; its first N are the run's prompts."""
+        return np.random.default_rng([self.seed, zlib.crc32(label.encode("utf-8"))]).permutation(size)
 
     def params(self) -> dict[str, Any]:
         return {"bank": str(self.bank.path), "bank_sha256": self.bank.sha256, "n": self.n, "seed": self.seed,
-                "pooling": self.pooling}
+                "pooling": self.pooling, "version": VERSION, "sampling": "first N of a seeded permutation"}

@@ -34,6 +34,7 @@ from zsbench.fsutil import atomic_write
 from zsbench.progress import bar
 from zsbench.prompt_strategies.bank import BANNED, Bank, validate
 from zsbench.prompt_strategies.llm import ChatLLM, LLMError, Messages, ResponseCache
+from zsbench.prompt_strategies.presets import STRICT, get_preset
 
 T = TypeVar("T")
 
@@ -41,17 +42,8 @@ PROMPT_TEMPERATURE = 0.7  # the paper, gpt-4o
 REWRITE_TEMPERATURE = 0.4  # the paper, Llama-3.1-8B-Instruct
 REWRITE_MAX_WORDS = 30
 
-SYSTEM = "You write short, concrete English text about sounds. You reply with JSON only, without commentary."
-
-STAGE1 = ("Give {t} different ways to describe the sound of '{label}'. Each description is one short phrase "
-          "or sentence about how it sounds: its acoustic qualities such as pitch, loudness, rhythm, texture "
-          "or duration. Make the {t} descriptions clearly different from each other. Reply with a JSON object "
-          'only, mapping "1" to "{t}" to the descriptions, like {"1": "...", "2": "..."}.')
-
-STAGE2 = ("Write {n} different one-sentence captions of audio recordings in which the sound of '{label}', "
-          'described as "{description}", occurs. Place it in {n} diverse scenes (indoors and outdoors, '
-          "different places, times and things going on around it). Do not use the words \"heard\" or "
-          "\"sound\" (nor \"sounds\"). Reply with a JSON object only, mapping \"1\" to \"{n}\" to the captions.")
+# The system message of the caption rewrites (and of the ``strict`` bank preset).
+SYSTEM = STRICT.system
 
 REWRITE = ("Rewrite an audio caption so that it describes each sound in it by its own characteristics (pitch, "
            "loudness, rhythm, texture, duration) and by how people perceive it (soothing, startling, distant, "
@@ -170,8 +162,9 @@ class _Asker:
         self.cache.put(key, self.llm.model_id, messages, self.temperature, reply)
         return reply
 
-    def ask(self, prompt: str, k: int, what: str, **checks: Any) -> list[str]:
-        messages: Messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+    def ask(self, prompt: str, k: int, what: str, system: str | None = SYSTEM, **checks: Any) -> list[str]:
+        messages: Messages = ([{"role": "system", "content": system}] if system else []) + \
+            [{"role": "user", "content": prompt}]
         problem = ""
         for _ in range(self.max_attempts):
             try:
@@ -259,20 +252,23 @@ class GenerationReport:
 def generate_bank(task_id: str, labels: Sequence[str], llm: ChatLLM, *, out: Path | str, t: int = 5, n: int = 10,
                   temperature: float = PROMPT_TEMPERATURE, cache_dir: Path | str | None = None,
                   no_cache: bool = False, concurrency: int = 4, max_attempts: int = 3, progress: bool = True,
-                  notes: str | None = None) -> GenerationReport:
-    """Write a prompt bank for ``labels`` to ``out`` (atomically); see the module docstring."""
+                  notes: str | None = None, preset: str = "paper") -> GenerationReport:
+    """Write a prompt bank for ``labels`` to ``out`` (atomically); see the module docstring and
+    ``presets.py`` for what each preset asks."""
     _check_args(t=t, n=n, concurrency=concurrency, max_attempts=max_attempts)
+    chosen = get_preset(preset)
     labels = list(dict.fromkeys(labels))
     if not labels:
         raise ValueError(f"task {task_id!r}: no labels to generate prompts for")
     asker = _Asker(llm, _cache(cache_dir, no_cache), temperature, int(max_attempts))
 
     def stage1(label: str) -> Callable[[], list[str]]:
-        return lambda: asker.ask(_fill(STAGE1, t=t, label=label_text(label)), t, "descriptions")
+        return lambda: asker.ask(_fill(chosen.stage1, t=t, label=label_text(label)), t, "descriptions",
+                                 system=chosen.system)
 
     def stage2(label: str, description: str) -> Callable[[], list[str]]:
-        prompt = _fill(STAGE2, n=n, label=label_text(label), description=description)
-        return lambda: asker.ask(prompt, n, "captions", banned=True)
+        prompt = _fill(chosen.stage2, n=n, label=label_text(label), description=description)
+        return lambda: asker.ask(prompt, n, "captions", system=chosen.system, banned=chosen.refuse_avoided)
 
     failures: dict[str, str] = {}
     descs = dict(zip(labels, _run_all([stage1(lab) for lab in labels], concurrency,
@@ -306,7 +302,7 @@ def generate_bank(task_id: str, labels: Sequence[str], llm: ChatLLM, *, out: Pat
         return report
     provenance: dict[str, Any] = {
         "generator": llm.model_id, "backend": _generator(llm),
-        "instructions": {"system": SYSTEM, "stage1": STAGE1, "stage2": STAGE2, "reask": REASK},
+        "preset": chosen.name, "instructions": {**chosen.instructions(), "reask": REASK},
         "temperature": temperature, "date": _now(), "t": t, "n": n, "max_attempts": int(max_attempts),
         "notes": notes or "written by zsbench prompts generate (ReCLAP two-stage generation)",
     }

@@ -196,6 +196,19 @@ def check_required(path: Path, row: Row | dict, required: Sequence[str], where: 
         raise MetadataError(f"{path}, {where}: missing field(s) {', '.join(map(repr, absent))}")
 
 
+def label_names(task_id: str) -> list[str]:
+    """A task's labels without its data, from the module that registers it (its
+    ``label_names``); tasks whose labels live in the data itself (folders, captions) have none."""
+    import importlib
+
+    from zsbench.registry import TASKS
+
+    module = importlib.import_module(TASKS.get(task_id).__module__)
+    if not hasattr(module, "label_names"):
+        raise ValueError(f"task {task_id!r} has no fixed label list: its labels come from its data")
+    return module.label_names(task_id)
+
+
 def load_sidecar(name: str) -> dict[str, Any]:
     """A label sidecar shipped with the tasks (``tasks/labels/<name>.json``)."""
     with open(LABELS_DIR / f"{name}.json", encoding="utf-8") as f:

@@ -73,6 +73,11 @@ def _candidates(audio: Path, ytid: str, start: str) -> tuple[Path, ...]:
     return tuple(audio / f"{stem}{suffix}" for stem in stems for suffix in SUFFIXES)
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 527 labels as the task names them, without the data (``labels/audioset.json``)."""
+    return list(_meta.load_sidecar(TASK_ID)["display_names"])
+
+
 @TASKS.register(TASK_ID, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
 def load_audioset(data_root: str | Path | None = None, require_all: bool = False) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

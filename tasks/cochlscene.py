@@ -48,6 +48,11 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
                           audio_dirs=(test,), notes={"missing_scenes": [s for s in scenes if not (test / s).is_dir()]})
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 13 scenes as the task names them, without the data (``labels/cochlscene.json``)."""
+    return [_meta.decamel(s) for s in _meta.load_sidecar(TASK_ID)["scenes"]]
+
+
 @TASKS.register(TASK_ID, "CochlScene test: 13 acoustic scenes, accuracy")
 def load_cochlscene(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

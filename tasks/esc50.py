@@ -45,6 +45,11 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
                           audio_dirs=(audio,))
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 50 labels as the task names them, without the data (``labels/esc50.json``)."""
+    return [_meta.spaced(c) for c in _meta.load_sidecar(TASK_ID)["categories"]]
+
+
 @TASKS.register(TASK_ID, "ESC-50: 50 environmental sound classes, 2000 clips (all folds; folds= to pick), accuracy")
 def load_esc50(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
                allow_missing: bool = False) -> Task:

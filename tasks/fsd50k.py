@@ -70,6 +70,11 @@ def _vocabulary(path: Path) -> list[str]:
     return [r["name"] for r in rows]
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 200 display labels, without the data (``labels/fsd50k.json``)."""
+    return list(_meta.load_sidecar(TASK_ID)["display_names"].values())
+
+
 @TASKS.register(TASK_ID, "FSD50K eval: 200 sound event classes, 10,231 clips, multi-label, mAP")
 def load_fsd50k(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

@@ -72,6 +72,11 @@ def _no_duplicates(path: Path):
     return hook
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The instrument families as the task names them, without the data (``labels/nsynth.json``)."""
+    return [_meta.spaced(f) for f in _meta.load_sidecar(TASK_ID)["instrument_family"]]
+
+
 @TASKS.register(TASK_ID, "NSynth test: 4,096 notes, 11 instrument families, accuracy")
 def load_nsynth(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

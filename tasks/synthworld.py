@@ -30,6 +30,13 @@ def _manifest(data_root: str | Path | None, n_per_class: int, seed: int) -> tupl
         return root, list(csv.DictReader(f))
 
 
+def label_names(task_id: str = "synthworld") -> list[str]:
+    """The 18 sound classes, without rendering anything."""
+    from zsbench.synthworld import CLASSES
+
+    return [c.name for c in CLASSES]
+
+
 @TASKS.register("synthworld", "procedural sound world (offline demo): 18 synthesised sound classes, accuracy")
 def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0,
                     classes: str = "all") -> Task:

@@ -91,6 +91,11 @@ def _load(edition: str, data_root: str | Path | None, allow_missing) -> Task:
                             params={"edition": spec["name"], "year": spec["year"], "fold": FOLD})
 
 
+def label_names(task_id: str = "tut2018") -> list[str]:
+    """The 10 scenes as the task names them, without the data (``labels/tut.json``)."""
+    return [_meta.spaced(s) for s in _meta.load_sidecar("tut")["scenes"]]
+
+
 @TASKS.register("tut2018", "TUT Urban Acoustic Scenes 2018: 10 scenes, development fold-1 evaluate list, accuracy")
 def load_tut2018(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
     return _load("tut2018", data_root, allow_missing)

@@ -48,6 +48,11 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
                           audio_dirs=tuple(audio / f"fold{k}" for k in FOLDS))
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 10 labels as the task names them, without the data (``labels/us8k.json``)."""
+    return [_meta.spaced(c) for c in _meta.load_sidecar(TASK_ID)["classes"]]
+
+
 @TASKS.register(TASK_ID, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
 def load_us8k(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
               allow_missing: bool = False) -> Task:

@@ -50,6 +50,11 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
     return _meta.Metadata(TASK_ID, root, path, list(labels), list(labels), entries, hint, audio_dirs=(audio,))
 
 
+def label_names(task_id: str = TASK_ID) -> list[str]:
+    """The 309 labels, without the data (``labels/vggsound.json``)."""
+    return list(_meta.load_sidecar(TASK_ID)["labels"])
+
+
 @TASKS.register(TASK_ID, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
 def load_vggsound(data_root: str | Path | None = None, require_all: bool = False) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from zsbench.prompt_strategies.augmented import AugmentedStrategy
-from zsbench.prompt_strategies.bank import BANKS_DIR, Bank, BankError, load_bank, validate
+from zsbench.prompt_strategies.bank import Bank, BankError, load_bank, validate
 from zsbench.prompt_strategies.description import DescriptionStrategy
 
 META = SimpleNamespace(templates=("{label}",))
@@ -37,8 +37,6 @@ def test_roundtrip_and_hash(tmp_path):
 
 
 @pytest.mark.parametrize("mutate,match", [
-    (lambda b: b["dog"][0]["captions"].__setitem__(0, "a dog can be heard"), "banned word"),
-    (lambda b: b["dog"][0]["captions"].__setitem__(0, "the sound of a dog"), "banned word"),
     (lambda b: b["dog"][1]["captions"].__setitem__(0, "dog scene 0.0"), "duplicated captions"),
     (lambda b: b["dog"][1].__setitem__("text", "dog description 0"), "duplicated descriptions"),
     (lambda b: b["dog"][1].__setitem__("text", " "), "empty description"),
@@ -67,7 +65,7 @@ def test_augmented_samples_n_unique_seeded_per_label(tmp_path):
     assert a["dog"] == AugmentedStrategy(META, bank=bank, n=2, seed=0).prompts(["dog"])["dog"]  # per label
     draws = {tuple(AugmentedStrategy(META, bank=bank, n=2, seed=s).prompts(["dog"])["dog"]) for s in range(10)}
     assert len(draws) > 1
-    with pytest.raises(BankError, match="fewer than --n 7"):
+    with pytest.raises(BankError, match="--n 7 needs 7 captions per label, but label 'dog' has 6"):
         AugmentedStrategy(META, bank=bank, n=7).prompts(["dog"])
 
 
@@ -94,17 +92,14 @@ def test_run_with_augmented_and_description_on_synthworld(isolated):
     assert aug.prompts["params"]["bank_sha256"] == desc.prompts["params"]["bank_sha256"] == load_bank("synthworld").sha256
 
 
-@pytest.mark.skipif(not list(BANKS_DIR.glob("*.json")), reason="no banks shipped yet")
-@pytest.mark.parametrize("path", sorted(BANKS_DIR.glob("*.json")), ids=lambda p: p.stem)
-def test_every_shipped_bank_is_valid_and_matches_its_task(path, shared, tmp_path):
-    from zsbench.registry import TASKS
+@pytest.mark.parametrize("task_id", ["esc50", "us8k", "fsd50k", "vggsound", "audioset", "tut2018", "nsynth",
+                                     "cochlscene", "synthworld"])
+def test_fixed_label_lists_equal_what_the_loaders_read_from_real_metadata(task_id, shared, tmp_path):
+    """The sidecar label lists (which the banks and prompt sets are checked against without
+    data) are exactly the labels each task's loader reads from the official metadata."""
+    from zsbench.tasks._meta import label_names
 
-    bank = load_bank(path)
-    t, n = bank.provenance["t"], bank.provenance["n"]
-    assert not validate(bank.labels, t=t, n=n or None, require_captions=bool(n))
-    assert bank.task == path.stem and bank.task in TASKS
-    expected = task_labels(bank.task, shared, tmp_path)
-    assert sorted(bank.labels) == sorted(expected)
+    assert label_names(task_id) == task_labels(task_id, shared, tmp_path)
 
 
 def task_labels(task_id: str, shared, tmp_path) -> list[str]:

@@ -23,9 +23,18 @@ from zsbench.prompt_strategies.llm import HFChat, LLMError, OpenAIChat, _retry_a
 KEY = "sk-test-DO-NOT-LEAK-7f3a9c2e51b04d86"
 KEY_ENV = "ZSBENCH_TEST_LLM_KEY"
 
-STAGE1 = re.compile(r"Give (\d+) different ways to describe the sound of '(.+?)'\.")
-STAGE2 = re.compile(r"Write (\d+) different one-sentence captions of audio recordings in which the sound of "
-                    r"'(.+?)', described as \"(.+?)\", occurs")
+# (count, label[, description]) from either preset's wording (prompt_strategies/presets.py)
+STAGE1 = re.compile(r"Give (?P<k>\d+) different ways to describe the sound of '(?P<label>.+?)'\."
+                    r"|In what (?P<k2>\d+) different ways can the sound of '(?P<label2>.+?)' be described\?")
+STAGE2 = re.compile(r"Write (?P<k>\d+) different one-sentence captions of audio recordings in which the sound of "
+                    r"'(?P<label>.+?)', described as \"(?P<desc>.+?)\", occurs"
+                    r"|the sound of '(?P<label2>.+?)' in its own way: \"(?P<desc2>.+?)\"\. Following that description, "
+                    r"write (?P<k2>\d+) varied captions")
+
+
+def _groups(m: re.Match) -> tuple:
+    g = m.groupdict()
+    return tuple(g[k] if g[k] is not None else g.get(k + "2") for k in ("k", "label", "desc") if k in g)
 REWRITE = re.compile(r"Write (\d+) different rewrites of this caption: \"(.*)\"\n")
 
 
@@ -37,6 +46,7 @@ class FakeLLM:
         self.faults = faults or {}
         self.sleep_s = sleep_s
         self.fired: set[tuple] = set()
+        self.systems: list[str | None] = []  # the system message of each request (None: none sent)
         self.answered = 0
         self.received = 0
         self.dead_after: int | None = None  # drop every request once this many were answered
@@ -106,13 +116,16 @@ class FakeLLM:
         return False
 
     def answer(self, body) -> tuple[str, str]:
-        prompt = body["messages"][1]["content"]
+        self.systems.append(body["messages"][0]["content"] if body["messages"][0]["role"] == "system" else None)
+        prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
         if m := STAGE1.search(prompt):
-            k, text, stage = int(m.group(1)), m.group(2), "1"
+            k, text = _groups(m)
+            k, stage = int(k), "1"
             items = [f"{text} tone number {i}" for i in range(1, k + 1)]
         elif m := STAGE2.search(prompt):
-            k, text, stage = int(m.group(1)), m.group(2), "2"
-            items = [f"{m.group(3)}, in scene {i}" for i in range(1, k + 1)]
+            k, text, desc = _groups(m)
+            k, stage = int(k), "2"
+            items = [f"{desc}, in scene {i}" for i in range(1, k + 1)]
         elif m := REWRITE.search(prompt):
             k, text, stage = int(m.group(1)), m.group(2), "r"
             items = [f"rewrite {i}: {text}" for i in range(1, k + 1)]
@@ -221,7 +234,7 @@ def test_generate_bank_handles_faults_reasks_and_resumes_from_cache(server, key,
     labels = ["dog", "rain", "cat", "cow", "frog", "bird", "church_bells", "glass"]
     out = isolated / "bank.json"
     report = generate_bank("demo", labels, llm, out=out, t=2, n=3, cache_dir=isolated / "llm", concurrency=4,
-                           max_attempts=3, progress=False)
+                           max_attempts=3, progress=False, preset="strict")
 
     assert list(report.failures) == ["glass"] and "2 were asked for" in report.failures["glass"]
     assert report.out == out and report.labels == labels[:-1]
@@ -243,13 +256,37 @@ def test_generate_bank_handles_faults_reasks_and_resumes_from_cache(server, key,
     assert {fault for fault, _ in fake.fired} == {"malformed", "banned", "timeout", "429", "count", "python"}
 
     # A second run pays nothing: every reply (good or bad) comes from the cache, same bank.
-    again = generate_bank("demo", labels, llm, out=out, t=2, n=3, cache_dir=isolated / "llm", progress=False)
+    again = generate_bank("demo", labels, llm, out=out, t=2, n=3, cache_dir=isolated / "llm", progress=False,
+                          preset="strict")
     assert again.requests == 0 and again.cached == report.requests and again.sha256 == report.sha256
     # Raising max_attempts continues the cached conversation: one new request for glass.
     more = generate_bank("demo", labels, llm, out=out, t=2, n=3, cache_dir=isolated / "llm", progress=False,
-                         max_attempts=4)
+                         max_attempts=4, preset="strict")
     assert more.requests == 1 and list(more.failures) == ["glass"]
     no_key_anywhere(isolated)
+
+
+def test_paper_preset_is_the_default_asks_only_what_the_paper_asks_and_is_recorded(server, key, isolated):
+    """No system message, the paper's two asks in our words, and a caption that says "heard" kept
+    (the paper only asked to avoid it); the preset and its exact text are in the provenance."""
+    from zsbench.prompt_strategies.presets import PAPER, STRICT
+
+    fake = server(faults={"banned": {"rain"}})
+    bank = load_bank(generate_bank("demo", ["rain", "dog"], client(fake), out=isolated / "b.json", t=2, n=3,
+                                   cache_dir=isolated / "llm", progress=False).out)
+    assert set(fake.systems) == {None}
+    assert any("heard" in c for c in bank.captions("rain"))  # kept, not asked again
+    prov = bank.provenance
+    assert prov["preset"] == "paper" and prov["instructions"]["stage1"] == PAPER.stage1
+    assert prov["instructions"]["stage2"] == PAPER.stage2 and prov["instructions"]["system"] is None
+    for word in ("JSON", "heard", "sound", "scenes", "{t}", "{n}", "{description}"):
+        assert word in PAPER.stage1 + PAPER.stage2
+    assert not any(extra in PAPER.stage2 for extra in ("one-sentence", "indoors", "words long"))  # nothing more
+    strict = load_bank(generate_bank("demo", ["rain"], client(fake), out=isolated / "s.json", t=2, n=3,
+                                     cache_dir=isolated / "llm", progress=False, preset="strict").out)
+    assert strict.provenance["preset"] == "strict" and strict.provenance["instructions"]["system"] == STRICT.system
+    with pytest.raises(ValueError, match="unknown --preset 'loose'.*paper, strict"):
+        generate_bank("demo", ["rain"], client(fake), out=isolated / "x.json", preset="loose")
 
 
 def clean_requests(labels, t):

@@ -11,24 +11,9 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Zero-shot audio classification and retrieval benchmarks for CLAP-family models.")
 
-from zsbench.registry import UnknownNameError
-
-# Errors that mean "the input is wrong": printed as one clear line, exit status 2. Anything
-# else is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, UnknownNameError, NotImplementedError)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=False, highlight=False)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
-    raise typer.Exit(code)
+from zsbench.cli_common import USER_ERRORS, console as _console, fail as _fail  # noqa: E402
+from zsbench.cli_common import print_entries as _print_entries  # noqa: E402
+from zsbench.registry import UnknownNameError  # noqa: E402
 
 
 def _parse_kv(pairs: list[str], flag: str) -> dict:
@@ -120,101 +105,9 @@ def tasks_cmd() -> None:
     _print_entries(TASKS)
 
 
-prompts_app = typer.Typer(help="Prompt strategies and prompt banks.")
+from zsbench.cli_prompts import prompts_app  # noqa: E402
+
 app.add_typer(prompts_app, name="prompts")
-
-
-@prompts_app.callback(invoke_without_command=True)
-def prompts_cmd(ctx: typer.Context) -> None:
-    """List prompt strategies (subcommands: show)."""
-    if ctx.invoked_subcommand is None:
-        from zsbench.registry import PROMPTS
-
-        _print_entries(PROMPTS)
-
-
-@prompts_app.command("show")
-def prompts_show_cmd(bank: str = typer.Argument(..., help="a shipped bank (task id, e.g. esc50) or a bank file"),
-                     label: Optional[str] = typer.Option(None, "--label", help="one label's entry")) -> None:
-    """Print a prompt bank's provenance, or one label's descriptions and captions."""
-    from zsbench.prompt_strategies.bank import BankError, load_bank
-
-    try:
-        loaded = load_bank(bank)
-        entry = loaded.labels if label is None else {label: loaded._entry(label)}
-    except BankError as exc:
-        _fail(str(exc))
-    console = _console()
-    console.print(f"[bold]{loaded.path}[/] task {loaded.task}, {len(loaded.labels)} labels, sha256 {loaded.sha256}",
-                  markup=True, highlight=False)
-    if label is None:
-        for key, value in loaded.provenance.items():
-            console.print(f"  {key}: {value}", markup=False)
-        return
-    for lab, descriptions in entry.items():
-        console.print(f"[bold]{lab}[/]", markup=True)
-        for i, d in enumerate(descriptions, start=1):
-            console.print(f"  {i}. {d['text']}", markup=False)
-            for caption in d.get("captions", []):
-                console.print(f"       - {caption}", markup=False)
-
-
-@prompts_app.command("generate")
-def prompts_generate_cmd(
-    task: str = typer.Option(..., "--task", help="task whose labels get prompts"),
-    llm: str = typer.Option(..., "--llm", help="openai:MODEL (any OpenAI-compatible endpoint) or hf:MODEL_ID"),
-    t: int = typer.Option(5, "--t", help="descriptions per label (stage 1)"),
-    n: int = typer.Option(10, "--n", help="scene captions per description (stage 2)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="bank file to write (default: <task>.json here)"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="vLLM, Ollama, llama.cpp server ..."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="environment variable with the key"),
-    concurrency: int = typer.Option(4, "--concurrency"),
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="where the task's data lives"),
-) -> None:
-    """Write a prompt bank with the paper's two-stage LLM pipeline (resumes from its cache)."""
-    from zsbench.prompt_strategies.generate import generate_bank
-    from zsbench.prompt_strategies.llm import LLMError, make_llm
-    from zsbench.registry import TASKS
-
-    try:
-        labels = TASKS.get(task)(data_root=str(data_root) if data_root else None).labels
-        report = generate_bank(task, labels, make_llm(llm, base_url=base_url, api_key_env=api_key_env),
-                               out=out or Path(f"{task}.json"), t=t, n=n, concurrency=concurrency)
-    except (*USER_ERRORS, LLMError) as exc:
-        _fail(str(exc))
-    _report_failures(report.out, report.failures.items(), len(labels), report.ok)
-
-
-@prompts_app.command("rewrite-captions")
-def prompts_rewrite_cmd(
-    csv_in: Path = typer.Argument(..., help="CSV with path, caption columns"),
-    llm: str = typer.Option(..., "--llm", help="openai:MODEL or hf:MODEL_ID (the paper: Llama-3.1-8B-Instruct)"),
-    out: Path = typer.Option(..., "--out", help="CSV to write, with a rewritten_captions JSON column"),
-    k: int = typer.Option(4, "--k", help="rewrites per caption"),
-    base_url: Optional[str] = typer.Option(None, "--base-url"),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
-) -> None:
-    """Rewrite training captions to describe each sound's characteristics (for the training recipe)."""
-    from zsbench.prompt_strategies.generate import rewrite_captions
-    from zsbench.prompt_strategies.llm import LLMError, make_llm
-
-    try:
-        report = rewrite_captions(csv_in, out, make_llm(llm, base_url=base_url, api_key_env=api_key_env), k=k)
-    except (*USER_ERRORS, LLMError) as exc:
-        _fail(str(exc))
-    _report_failures(report.out, ((f"row {f.row} ({f.path})", f.reason) for f in report.failures), report.rows,
-                     report.ok)
-
-
-def _report_failures(out, failures, total: int, ok: bool) -> None:
-    console = _console()
-    failures = list(failures)
-    console.print(f"wrote {out} ({total - len(failures)} of {total} done)" if out else "nothing written",
-                  markup=False)
-    for what, reason in failures[:50]:
-        console.print(f"  failed: {what}: {reason}", markup=False)
-    if not ok:
-        raise typer.Exit(1)
 
 
 def _model_columns(target) -> list[str]:
@@ -222,24 +115,6 @@ def _model_columns(target) -> list[str]:
     if meta is None:
         return ["", "", ""]
     return [f"{meta.sample_rate / 1000:g} kHz", f"{meta.clip.seconds:g} s", " | ".join(meta.templates)]
-
-
-def _print_entries(registry, extra=None) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("name", no_wrap=True)
-    if extra:
-        for col in ("rate", "clip", "template"):
-            table.add_column(col, no_wrap=col != "template")
-    table.add_column("description")
-    for entry in registry.entries():
-        cells = [entry.name]
-        if extra:
-            cells += extra(registry.get(entry.name))
-        table.add_row(*map(escape, cells), escape(entry.description))
-    _console().print(table)
 
 
 @app.command("leaderboard")
