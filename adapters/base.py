@@ -17,6 +17,27 @@ import numpy as np
 from zsbench.audio import ClipPolicy
 
 
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a checkpoint was trained on and selected by, as its sources state it. A harness
+    needs this to flag a zero-shot score on data the model has seen (or was picked on).
+
+    ``overlaps`` maps a task id to why that task's test data overlaps (same clips, same source
+    corpus, or checkpoint selection on it). ``trained_on`` of ``("unknown",)`` means no source
+    says; an empty ``overlaps`` with known ``trained_on`` means none is known."""
+    trained_on: tuple[str, ...] = (UNKNOWN,)
+    selected_on: tuple[str, ...] = (UNKNOWN,)
+    overlaps: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trained_on": list(self.trained_on), "selected_on": list(self.selected_on),
+                "overlaps": dict(self.overlaps), "sources": list(self.sources)}
+
+
 @dataclass(frozen=True)
 class ModelMeta:
     name: str
@@ -26,6 +47,10 @@ class ModelMeta:
     templates: tuple[str, ...]  # the paper's default template(s); "{label}" or a prefix
     description: str
     reference: str = ""  # the package or paper this adapter must match
+    # Documentation, not behaviour (left out of to_dict, so of fingerprints): where the default
+    # template comes from, and what the weights were trained and selected on.
+    template_source: str = UNKNOWN
+    training: TrainingData = field(default_factory=TrainingData)
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0 or self.clip.seconds <= 0 or self.embed_dim <= 0:
@@ -35,6 +60,7 @@ class ModelMeta:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["template_source"], out["training"]
         if out["clip"]["crop_to_end"]:  # the default: left out, so older fingerprints stay as they were
             del out["clip"]["crop_to_end"]
         return out

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from zsbench.adapters import training_data
 from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize, state_digest
 from zsbench.audio import ClipPolicy
 from zsbench.registry import MODELS
@@ -75,6 +76,8 @@ class DemoModel:
         templates=("This is a sound of {label}.",),
         description=_DESCRIPTION,
         reference="zsbench training recipe, config tiny-cpu (zsbench.training)",
+        template_source="the LAION-CLAP paper's template, as the harness's default",
+        training=training_data.DEMO,
     )
 
     def __init__(self, options: LoadOptions | None = None):
@@ -84,7 +87,8 @@ class DemoModel:
         check_device(options.device)  # runs on CPU whatever is asked; still reject impossible devices
         if options.extra:
             raise ValueError(f"demo: takes no model options, got {sorted(options.extra)}")
-        self.model, self.info = load_tiny(options.checkpoint or WEIGHTS)
+        self.weights_file = Path(options.checkpoint or WEIGHTS)  # the run record carries its sha256
+        self.model, self.info = load_tiny(self.weights_file)
         self._set_meta()
         self._fingerprint: str | None = None
 

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from zsbench.adapters import training_data
 from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
                                    numpy_global_seed, state_digest)
 from zsbench.audio import ClipPolicy
@@ -82,6 +83,8 @@ def _class_meta(name: str, hub_id: str, long: str, what: str) -> ModelMeta:
         description=f"{what} via transformers ClapModel (default {hub_id}); 48 kHz, 10 s, "
                     f"{'fusion' if long == 'fusion' else 'rand_trunc'}, no int16 round trip",
         reference=REFERENCE,
+        template_source="transformers' zero-shot-audio-classification pipeline default hypothesis_template",
+        training=training_data.HF_CLAP,
     )
 
 
@@ -186,6 +189,7 @@ class HFClap:
         from transformers import AutoTokenizer, ClapFeatureExtractor, ClapModel
 
         weights, safe = _weights_file(self.folder)
+        self.weights_file = weights  # the run record carries its sha256 (an index file for sharded weights)
         try:  # the loaders raise a zoo of types (OSError, SafetensorError, UnpicklingError, RuntimeError)
             model, info = ClapModel.from_pretrained(self.folder, use_safetensors=safe, weights_only=True,
                                                     output_loading_info=True)

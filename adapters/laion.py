@@ -25,6 +25,7 @@ import numpy as np
 
 from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
                                    numpy_global_seed, state_digest)
+from zsbench.adapters import training_data
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -212,6 +213,7 @@ class LaionClap:
                 "own behaviour)"
             )
         path = resolve(options.checkpoint, self.weights, what=f"{self.meta.name} weights")
+        self.weights_file = path  # the run record carries its sha256
         state = read_state_dict(path)
         self.clap = build_clap(self.amodel, self.fusion, self.device)
         load_checked(self.clap.model, state, path, f"{self.meta.name} ({self.amodel}, fusion "
@@ -292,31 +294,39 @@ class LaionClap:
         return l2_normalize(emb.float().cpu().numpy())
 
 
-# name, weights file on the Hub, audio tower, fusion, template, training data
+# name, weights file on the Hub, audio tower, fusion, template, training data (adapters/training_data.py)
 _CHECKPOINTS = (
-    ("laion-clap-630k-best", "630k-best.pt", "HTSAT-tiny", False, SOUND, "LAION-Audio-630K"),
+    ("laion-clap-630k-best", "630k-best.pt", "HTSAT-tiny", False, SOUND, training_data.LAION_630K),
     ("laion-clap-630k-audioset-best", "630k-audioset-best.pt", "HTSAT-tiny", False, SOUND,
-     "LAION-Audio-630K + AudioSet"),
-    ("laion-clap-630k-fusion-best", "630k-fusion-best.pt", "HTSAT-tiny", True, SOUND, "LAION-Audio-630K"),
+     training_data.LAION_630K_AUDIOSET),
+    ("laion-clap-630k-fusion-best", "630k-fusion-best.pt", "HTSAT-tiny", True, SOUND, training_data.LAION_630K),
     ("laion-clap-630k-audioset-fusion-best", "630k-audioset-fusion-best.pt", "HTSAT-tiny", True, SOUND,
-     "LAION-Audio-630K + AudioSet"),
+     training_data.LAION_630K_AUDIOSET),
     ("laion-clap-music-audioset", "music_audioset_epoch_15_esc_90.14.pt", "HTSAT-base", False, MUSIC,
-     "music + AudioSet"),
-    ("laion-clap-music-speech", "music_speech_epoch_15_esc_89.25.pt", "HTSAT-base", False, MUSIC, "music + speech"),
+     training_data.laion_music(speech=False, audioset=True, esc_in_name="esc_90.14")),
+    ("laion-clap-music-speech", "music_speech_epoch_15_esc_89.25.pt", "HTSAT-base", False, MUSIC,
+     training_data.laion_music(speech=True, audioset=False, esc_in_name="esc_89.25")),
     ("laion-clap-music-speech-audioset", "music_speech_audioset_epoch_15_esc_89.98.pt", "HTSAT-base", False, MUSIC,
-     "music + speech + AudioSet"),
+     training_data.laion_music(speech=True, audioset=True, esc_in_name="esc_89.98")),
 )
+TEMPLATE_SOURCES = {
+    SOUND: "the LAION-CLAP paper's zero-shot prompt, with its period (MODELS.md); LAION's README ESC-50 example "
+           "scores 'This is a sound of ' + label, without it",
+    MUSIC: "LAION-AI/CLAP README, music checkpoints' zero-shot example",
+}
 ALIAS = ("laion-clap", "laion-clap-630k-audioset-best")  # the package's default non-fusion checkpoint
 
 
-def _variant(name: str, filename: str, amodel: str, fusion: bool, template: str, data: str) -> type[LaionClap]:
+def _variant(name: str, filename: str, amodel: str, fusion: bool, template: str,
+             data: training_data.TrainingData) -> type[LaionClap]:
     description = (f"LAION-CLAP {filename.removesuffix('.pt')}: {amodel} + RoBERTa, "
-                   f"{'aff_2d fusion' if fusion else 'no fusion'}, trained on {data}")
+                   f"{'aff_2d fusion' if fusion else 'no fusion'}, trained on {' + '.join(data.trained_on)}")
     meta = ModelMeta(
         name=name, sample_rate=SR, embed_dim=512, templates=(template,), description=description,
         clip=ClipPolicy(seconds=10.0, short="repeatpad", long="fusion" if fusion else "random", channels="mean",
                         int16=True, resampler=RESAMPLER),
         reference=f"laion-clap==1.1.7 CLAP_Module(enable_fusion={fusion}, amodel={amodel!r}) + {filename}",
+        template_source=TEMPLATE_SOURCES[template], training=data,
     )
     weights = CheckpointSource(url=f"https://huggingface.co/{HUB_REPO}/resolve/main/{filename}", hub_repo=HUB_REPO,
                                hub_filename=filename, how_to_get=f"download {filename} from https://huggingface.co/{HUB_REPO}")

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from zsbench.adapters import training_data
 from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
                                    state_digest)
 from zsbench.audio import ClipPolicy
@@ -48,6 +49,8 @@ def _meta(version: str, seconds: float, template: str, towers: str) -> ModelMeta
         templates=(template,),  # a prefix: the label is appended, as in the paper
         description=f"Microsoft CLAP {version} ({towers}); {SAMPLE_RATE / 1000:g} kHz, {seconds:g} s window",
         reference=f"{REFERENCE}(version='{version}')",
+        template_source=f"microsoft/CLAP README zero-shot example for {version} (MODELS.md): the prefix, then the label",
+        training=training_data.MSCLAP_2022 if version == "2022" else training_data.MSCLAP_2023,
     )
 
 
@@ -69,6 +72,7 @@ class _MSCLAP:
         if options.extra:
             raise ValueError(f"{self.meta.name} takes no model options; got {', '.join(sorted(options.extra))}")
         path = resolve(options.checkpoint, self.weights, what=f"{self.meta.name} weights")
+        self.weights_file = path  # the run record carries its sha256
         state = read_state_dict(path)
         self.wrapper = build_wrapper(self.version, path)
         load_checked(self.wrapper.clap, state, path)

@@ -38,6 +38,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -46,17 +47,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from zsbench.adapters import laion
-from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
-                                   state_digest)
+from zsbench.adapters import laion, training_data
+from zsbench.adapters.base import (LoadOptions, ModelMeta, TrainingData, check_device, fingerprint_of,
+                                   l2_normalize, state_digest)
 from zsbench.audio import ClipPolicy
-from zsbench.checkpoints import CheckpointSource, resolve
+from zsbench.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
 from zsbench.registry import MODELS
 
 SR = laion.SR
 TOKENIZER_REPO = "google/flan-t5-large"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 TOKENIZER = {"padding": "max_length", "max_length": 77, "truncation": True}  # the authors' data.tokenizer("t5")
+TOKENIZER_OPTION = "--model-option tokenizer=FOLDER"  # how a user supplies the tokenizer's files
 POOLINGS = ("mean", "masked")
 JOINT_DIM = 512
 # google/flan-t5-large's config.json, encoder fields (the decoder is not used)
@@ -72,6 +74,10 @@ _T5_GENERATION_FIELDS = {"decoder_start_token_id"}
 DRIVE = "https://drive.google.com/drive/folders/1ZUf3HNo8wO2Ec6_cfQ0nc1fUknkHSP9e"
 RESAVE = ("if you trust the file, keep only its weights: python -c \"import torch; c = torch.load('IN', "
           "weights_only=False); torch.save({'state_dict': c['state_dict']}, 'OUT')\"")
+# The authors' zero-shot template, for ReCLAP and CompA-CLAP alike, and where it is written
+AUTHORS_TEMPLATE = "This is a sound of {label}"
+AUTHORS_TEMPLATE_SOURCE = ("Sreyan88/CompA evaluation/zshot.py (the authors' zero-shot script): "
+                           "'This is a sound of ' + label, no trailing period")
 # Where laion.read_state_dict / load_checked start their LAION-specific advice, replaced by ours
 _LAION_ADVICE = (" Pass --checkpoint with a LAION-CLAP", " The checkpoint is for another architecture")
 
@@ -178,18 +184,23 @@ def load_tokenizer(spec: str | None):
     import transformers
 
     spec = spec or f"hf://{TOKENIZER_REPO}"
-    how = (f"run `huggingface-cli download {TOKENIZER_REPO} {' '.join(TOKENIZER_FILES)}` where the Hub is "
-           "reachable, or pass the model option tokenizer=FOLDER (a folder with tokenizer.json)")
+    files = " ".join(TOKENIZER_FILES)
+    how = (f"pass {TOKENIZER_OPTION}, a folder with {TOKENIZER_REPO}'s {', '.join(TOKENIZER_FILES[:-1])} and "
+           f"{TOKENIZER_FILES[-1]} (`huggingface-cli download {TOKENIZER_REPO} {files} --local-dir FOLDER` where "
+           "the Hub is reachable), or have them in the Hugging Face cache (the same command without --local-dir; "
+           "HF_HUB_CACHE picks the cache)")
     source = CheckpointSource(how_to_get=how)
     if spec.startswith("hf://"):  # a repo: fetch its tokenizer files only, not gigabytes of weights
         repo = spec.rstrip("/")
-        folder = resolve(f"{repo}/{TOKENIZER_FILES[0]}", source, what="T5 tokenizer").parent
+        folder = resolve(f"{repo}/{TOKENIZER_FILES[0]}", source, what="T5 tokenizer", option=TOKENIZER_OPTION).parent
         for name in TOKENIZER_FILES[1:]:
-            resolve(f"{repo}/{name}", source, what="T5 tokenizer")
+            resolve(f"{repo}/{name}", source, what="T5 tokenizer", option=TOKENIZER_OPTION)
     else:
-        folder = resolve(spec, source, what="T5 tokenizer")
+        folder = resolve(spec, source, what="T5 tokenizer", option=TOKENIZER_OPTION)
+        if folder.name == "tokenizer.json" and folder.is_file():  # the file itself: its folder is meant
+            folder = folder.parent
     if not (folder / "tokenizer.json").is_file():
-        raise ValueError(f"{folder}: no tokenizer.json; {how}")
+        raise CheckpointUnavailable(f"T5 tokenizer: {folder} has no tokenizer.json.\nHow to get it: {how}")
     return transformers.T5TokenizerFast.from_pretrained(str(folder))
 
 
@@ -243,8 +254,8 @@ class T5ClapAdapter(laion.LaionClap):
             raise ValueError(f"{self.meta.name}: unknown model option(s) {sorted(unknown)}; it takes "
                              f"{', '.join(sorted(self.options_allowed))}")
         self._check_options(extra, options.crop)  # before fetching gigabytes
-        self.tokenizer = load_tokenizer(extra.pop("tokenizer", None))
-        path = resolve(options.checkpoint, self.weights, what=f"{self.meta.name} weights")
+        path = self._tokenizer_and_weights(extra.pop("tokenizer", None), options.checkpoint)
+        self.weights_file = path  # the run record carries its sha256
         try:
             state = laion.read_state_dict(path)
         except ValueError as exc:
@@ -271,6 +282,41 @@ class T5ClapAdapter(laion.LaionClap):
         self.clap = SimpleNamespace(model=model.to(self.device).eval(), model_cfg=model_cfg)
         self.meta = self._meta()
         self._fingerprint: str | None = None
+
+    def _tokenizer_and_weights(self, tokenizer: str | None, checkpoint: str | None) -> Path:
+        """Load the tokenizer and find the weights; what is missing of the two is named in one
+        error, each with its own fix. With the tokenizer missing, weights that would have to be
+        downloaded are not fetched (a download of gigabytes, then an error): they are fetched on
+        the run that has the tokenizer."""
+        missing: list[CheckpointUnavailable] = []
+        try:
+            self.tokenizer = load_tokenizer(tokenizer)
+        except CheckpointUnavailable as exc:
+            missing.append(exc)
+        path = None
+        if not missing or not self._weights_need_download(checkpoint):
+            try:
+                path = resolve(checkpoint, self.weights, what=f"{self.meta.name} weights")
+            except CheckpointUnavailable as exc:
+                missing.append(exc)
+        if len(missing) == 1:
+            raise missing[0]
+        if missing:
+            parts = [f"{i}. " + str(exc).replace("\n", "\n   ") for i, exc in enumerate(missing, 1)]
+            raise CheckpointUnavailable(f"{self.meta.name}: {len(missing)} things are missing; supply each and run "
+                                        "again:\n" + "\n".join(parts))
+        assert path is not None
+        return path
+
+    def _weights_need_download(self, checkpoint: str | None) -> bool:
+        """Whether finding the weights may start a download (not: a local path, or the Hub offline)."""
+        from huggingface_hub import constants
+
+        offline = constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+        if checkpoint is None:
+            return bool(self.weights.url) or (bool(self.weights.hub_repo) and not offline)
+        scheme = checkpoint.split("://", 1)[0].lower() if "://" in checkpoint else ""
+        return scheme in ("http", "https") or (scheme == "hf" and not offline)
 
     def _check_crop(self, crop: str, fusion: bool) -> None:
         if fusion and crop not in ("seeded", "random"):
@@ -321,22 +367,24 @@ class T5ClapAdapter(laion.LaionClap):
         return l2_normalize(emb.float().cpu().numpy())
 
 
-def _meta(name: str, template: str, description: str, reference: str, fusion: bool = True) -> ModelMeta:
+def _meta(name: str, template: str, description: str, reference: str, fusion: bool = True,
+          template_source: str = "", training: TrainingData = training_data.OWN_RECIPE) -> ModelMeta:
     return ModelMeta(
         name=name, sample_rate=SR, embed_dim=JOINT_DIM, templates=(template,), description=description,
         clip=ClipPolicy(seconds=10.0, short="repeatpad", long="fusion" if fusion else "random", channels="mean",
                         int16=True, resampler=laion.RESAMPLER),
-        reference=reference,
+        reference=reference, template_source=template_source, training=training,
     )
 
 
 @MODELS.register("reclap", "ReCLAP (base_rewritten.pt): HTSAT-base aff_2d fusion + Flan-T5-large encoder, "
                            "unmasked mean over 77 tokens")
 class ReClap(T5ClapAdapter):
-    meta = _meta("reclap", "This is a sound of {label}.",
+    meta = _meta("reclap", AUTHORS_TEMPLATE,
                  "ReCLAP: HTSAT-base with aff_2d fusion + Flan-T5-large encoder (unmasked mean over 77 "
                  "positions, MLP 1024-512-512), trained on captions rewritten to describe sounds",
-                 "Sreyan88/ReCLAP (LAION-CLAP fork, --amodel HTSAT-base --tmodel t5) + base_rewritten.pt")
+                 "Sreyan88/ReCLAP (LAION-CLAP fork, --amodel HTSAT-base --tmodel t5) + base_rewritten.pt",
+                 template_source=AUTHORS_TEMPLATE_SOURCE, training=training_data.RECLAP)
     config = T5ClapConfig(amodel="HTSAT-base")
     weights = CheckpointSource(how_to_get=f"ReCLAP's weights (base_rewritten.pt) are on Google Drive only: "
                                           f"download them from {DRIVE} (e.g. `gdown --folder {DRIVE}`) and pass "
@@ -345,10 +393,11 @@ class ReClap(T5ClapAdapter):
 
 @MODELS.register("compa-clap", "CompA-CLAP: HTSAT-tiny aff_2d fusion + Flan-T5-large encoder (weights not published)")
 class CompaClap(T5ClapAdapter):
-    meta = _meta("compa-clap", "This is a sound of {label}",
+    meta = _meta("compa-clap", AUTHORS_TEMPLATE,
                  "CompA-CLAP: HTSAT-tiny with aff_2d fusion + Flan-T5-large encoder (unmasked mean over 77 "
                  "positions, MLP 1024-512-512)",
-                 "Sreyan88/CompA (LAION-CLAP fork, --amodel HTSAT-tiny --tmodel t5)")
+                 "Sreyan88/CompA (LAION-CLAP fork, --amodel HTSAT-tiny --tmodel t5)",
+                 template_source=AUTHORS_TEMPLATE_SOURCE, training=training_data.COMPA)
     config = T5ClapConfig(amodel="HTSAT-tiny")
     weights = CheckpointSource(how_to_get="CompA-CLAP's weights are not published "
                                           "(https://github.com/Sreyan88/CompA); pass --checkpoint with a file "
@@ -360,7 +409,10 @@ class CompaClap(T5ClapAdapter):
 class T5ClapRecipe(T5ClapAdapter):
     meta = _meta("t5-clap", "This is a sound of {label}.",
                  "HTSAT + T5-encoder CLAP in the ReCLAP layout, trained by the zsbench recipe",
-                 "zsbench recipe (ReCLAP layout: laion-clap CLAP + transformers T5EncoderModel)")
+                 "zsbench recipe (ReCLAP layout: laion-clap CLAP + transformers T5EncoderModel)",
+                 template_source="zsbench's own choice for models of our recipe (zsbench.training), as the demo "
+                                 "model's: not an authors' template (ReCLAP and CompA-CLAP use theirs, "
+                                 "'This is a sound of ' + label, without the trailing period)")
     config = T5ClapConfig()
     options_allowed = frozenset({"tokenizer", "t5_config", "pooling", "amodel", "fusion"})
     weights = CheckpointSource(how_to_get="pass --checkpoint with a checkpoint trained by the zsbench recipe "
@@ -384,7 +436,8 @@ class T5ClapRecipe(T5ClapAdapter):
         return T5ClapConfig.from_dict({**extra, **saved, "t5_config": {**extra_t5, **saved_t5}}, f"{path} 'config'")
 
     def _meta(self) -> ModelMeta:
-        base = _meta(self.meta.name, self.meta.templates[0], self.meta.description, self.meta.reference, self.fusion)
+        base = _meta(self.meta.name, self.meta.templates[0], self.meta.description, self.meta.reference, self.fusion,
+                     template_source=self.meta.template_source, training=self.meta.training)
         pooling = ("unmasked mean over 77 positions (as ReCLAP)" if self.config.pooling == "mean"
                    else "MASKED mean over real tokens (not ReCLAP's pooling)")
         return dataclasses.replace(base, description=f"{base.description}; {self.config.amodel}, fusion "

@@ -31,7 +31,9 @@ class Cell:
     ci: tuple[float, float] | None = None
     runs: list[str] = field(default_factory=list)  # run ids behind the cell
     source: str | None = None  # published cells: where the number comes from
-    kind: str = "ours"  # ours | published | delta
+    kind: str = "ours"  # ours | published | delta | differs (beside a published number, not comparable)
+    markers: list[str] = field(default_factory=list)  # ≠weights, ≠bank, † (training overlap) ...
+    why: list[str] = field(default_factory=list)  # each marker in words, for --explain
 
 
 def prompt_source(record: RunRecord) -> str:

@@ -86,14 +86,14 @@ def _table(table: Table, show_ci: bool) -> str:
                 tip = ""
                 if cell is not None:
                     why = ", ".join(cell.runs) if cell.runs else ""
-                    why = "; ".join(x for x in (f"runs {why}" if why else "", cell.source or "") if x)
+                    why = "; ".join(x for x in (f"runs {why}" if why else "", cell.source or "", *cell.why) if x)
                     tip = f' title="{esc(why)}"' if why else ""
                 cells.append(f'<td data-v="{value}"{klass}{tip}>{esc(format_cell(cell, show_ci))}</td>')
             out.append(f'<tr class="{esc(row.kind)}">' + "".join(cells) + "</tr>")
         out.append("</tbody>")
     out.append("</table>")
-    if table.notes:
-        out.append('<p class="notes">' + "<br>".join(esc(n) for n in table.notes) + "</p>")
+    if table.notes or table.legend():
+        out.append('<p class="notes">' + "<br>".join(esc(n) for n in table.notes + table.legend()) + "</p>")
     return "\n".join(out)
 
 

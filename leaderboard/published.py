@@ -1,8 +1,10 @@
-"""Published numbers (package data ``published.json``) and the rule for comparing ours with them.
+"""Published numbers (package data ``published.json``), what produced each, and their pairing
+with our runs.
 
-A difference is only shown where it means something: our runs used the model and prompt
-strategy the publication names (``match``) and the task's published protocol (``protocol``,
-e.g. all five ESC-50 folds, not fold 1). Everything else is shown beside ours, undifferenced.
+A published row ``match``es our runs of the model and prompt strategy it names (which of our
+rows it is set beside); its ``setting`` (weights, prompts) and the task ``protocol`` (class
+set, clips, task options, metric; defaults per task in ``protocols``) then decide, through
+``compare.differences``, whether a difference may be shown or each difference is marked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from zsbench.leaderboard.compare import Difference, differences
 from zsbench.results import RunRecord
 
 
@@ -24,6 +27,7 @@ class PublishedRow:
     group: str | None = None
     match: dict[str, Any] | None = None
     protocol: dict[str, dict[str, Any]] | None = None
+    setting: dict[str, Any] | None = None  # {"weights": ..., "prompts": ...}, "unknown" where the source is silent
     axis: str | None = None  # sweep rows: the swept parameter
     column: str | None = None  # sweep rows: which of our columns the values belong to
     tasks: tuple[str, ...] = ()  # sweep rows: the tasks the published average is over
@@ -37,8 +41,8 @@ class Published:
     def rows(self, shape: str) -> list[PublishedRow]:
         return self.tables.get(shape, [])
 
-    def matches(self, row: PublishedRow, records: list[RunRecord], task: str | None) -> bool:
-        """Whether every run behind one of our cells reproduces ``row``'s setting on ``task``."""
+    def pairs(self, row: PublishedRow, records: list[RunRecord]) -> bool:
+        """Whether our runs are of the model and prompt strategy ``row`` names (so belong beside it)."""
         m = row.match
         if not m or not records:
             return False
@@ -52,15 +56,20 @@ class Published:
                 return False
             if params.get("pooling", "embedding-mean") != "embedding-mean":
                 return False
-            templates, default = params.get("templates"), rec.model.get("meta", {}).get("templates")
-            if templates and default and list(templates) != list(default):
-                return False  # our own wording, not the model's published template
-            if task is not None:
-                wanted = {**self.protocols.get(task, {}), **(row.protocol or {}).get(task, {})}
-                have = rec.task.get("params", {})
-                if rec.task.get("id") != task or any(have.get(k) != v for k, v in wanted.items()):
-                    return False
         return True
+
+    def protocol(self, row: PublishedRow, task: str) -> dict[str, Any]:
+        base, own = self.protocols.get(task, {}), (row.protocol or {}).get(task, {})
+        params = {} if "params" in own and own["params"] is None else {**base.get("params", {}), **own.get("params", {})}
+        return {**base, **own, "params": params}  # "params": null: the source does not say
+
+    def differences(self, row: PublishedRow, records: list[RunRecord], task: str | None) -> list[Difference]:
+        """What keeps ``records`` from being ``row``'s experiment on ``task`` (empty: a Δ may be shown)."""
+        protocol = self.protocol(row, task) if task else {}
+        diffs = differences(row.setting or {}, protocol, records)
+        if task is not None and any(r.task.get("id") != task for r in records):
+            diffs.append(Difference("≠task", f"the runs are not all of task {task}"))
+        return diffs
 
 
 def _row(entry: dict[str, Any], where: str) -> PublishedRow:
@@ -68,6 +77,7 @@ def _row(entry: dict[str, Any], where: str) -> PublishedRow:
         return PublishedRow(name=entry["name"], source=entry["source"],
                             values={str(k): float(v) for k, v in entry["values"].items()},
                             group=entry.get("group"), match=entry.get("match"), protocol=entry.get("protocol"),
+                            setting=entry.get("setting"),
                             axis=entry.get("axis"), column=entry.get("column"), tasks=tuple(entry.get("tasks", ())))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{where}: a published row needs name, source and numeric values ({exc!r})") from None

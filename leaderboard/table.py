@@ -73,6 +73,19 @@ class Table:
                     out[(id(r), col.key)] = 2
         return out
 
+    def legend(self) -> list[str]:
+        """One line saying what the markers in this table mean, when it has any."""
+        seen = {m for r in self.rows() for c in r.cells.values() for m in c.markers}
+        if not seen:
+            return []
+        parts = []
+        if any(m.startswith(("≠", "?")) for m in seen):
+            parts.append("≠X: our runs differ from the published setting in X, so no difference is shown; "
+                         "?X: the source does not say")
+        if "†" in seen:
+            parts.append("†: the model was trained or its checkpoint selected on data overlapping this task")
+        return ["Markers: " + "; ".join(parts) + " (--explain says each in words)."]
+
     def visible_groups(self) -> list[Group]:
         return [g for g in self.groups if g.rows]
 
@@ -80,6 +93,8 @@ class Table:
 def format_cell(cell: Cell | None, show_ci: bool = False) -> str:
     if cell is None:
         return "–"
+    if cell.kind == "differs":  # beside a published number, not the same experiment: say how
+        return " ".join(cell.markers)
     if math.isnan(cell.value):
         return "n/a"
     if cell.kind == "published":  # as printed in the source: 10.0 stays 10.0, 92.75 stays 92.75
@@ -91,7 +106,7 @@ def format_cell(cell: Cell | None, show_ci: bool = False) -> str:
         text += f" ± {cell.std:.2f}"
     if show_ci and cell.ci:
         text += f" [{cell.ci[0]:.1f}, {cell.ci[1]:.1f}]"
-    return text
+    return text + "".join(f" {m}" for m in cell.markers)
 
 
 def to_markdown(table: Table, show_ci: bool = False, explain: bool = False) -> str:
@@ -110,8 +125,8 @@ def to_markdown(table: Table, show_ci: bool = False, explain: bool = False) -> s
                 out.append(f"**{text}**" if rank == 1 else f"<u>{text}</u>" if rank == 2 else text)
             lines.append(f"| {row.label} | " + " | ".join(out) + " |")
     text = "\n".join(lines) + "\n"
-    if table.notes:
-        text += "\n" + "\n".join(table.notes) + "\n"
+    if table.notes or table.legend():
+        text += "\n" + "\n".join(table.notes + table.legend()) + "\n"
     if explain:
         text += "\n" + "\n".join(explain_lines(table)) + "\n"
     return text
@@ -132,7 +147,10 @@ def explain_lines(table: Table) -> list[str]:
             what = f"runs {', '.join(cell.runs)}" if cell.runs else "no runs"
             if cell.source:
                 what += f" against {cell.source}"
+            if cell.kind == "differs":
+                what += "; no difference shown, the settings differ"
             out.append(f"- {row.label} / {col.label}: {what}")
+            out += [f"  - {marker}: {why}" for marker, why in zip(cell.markers, cell.why)]
     return out
 
 
@@ -143,13 +161,17 @@ def to_csv(table: Table) -> str:
                                                 for r in table.rows())]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    marked = bool(table.legend())
     writer.writerow([table.row_header, "group", "kind", *[c.label for c in table.columns],
-                     *[f"{c.label} std" for c in with_std]])
+                     *[f"{c.label} std" for c in with_std], *(["markers"] if marked else [])])
     for group in table.visible_groups():
         for row in group.rows:
-            values = [_num(row.cells.get(c.key), "value") for c in table.columns]
+            values = [" ".join(cell.markers) if cell is not None and cell.kind == "differs" else _num(cell, "value")
+                      for cell in (row.cells.get(c.key) for c in table.columns)]
             stds = [_num(row.cells.get(c.key), "std") for c in with_std]
-            writer.writerow([row.label, group.title or "", row.kind, *values, *stds])
+            markers = "; ".join(f"{c.label}: {' '.join(row.cells[c.key].markers)}" for c in table.columns
+                                if c.key in row.cells and row.cells[c.key].markers)
+            writer.writerow([row.label, group.title or "", row.kind, *values, *stds, *([markers] if marked else [])])
     return buf.getvalue()
 
 
@@ -162,14 +184,14 @@ def to_dict(table: Table) -> dict:
     def cell(c: Cell) -> dict:
         v = None if math.isnan(c.value) else round(c.value, 6)
         return {"value": v, "std": None if c.std is None else round(c.std, 6), "ci": list(c.ci) if c.ci else None,
-                "runs": c.runs, "source": c.source, "kind": c.kind}
+                "runs": c.runs, "source": c.source, "kind": c.kind, "markers": c.markers, "why": c.why}
 
     return {"table": table.shape, "title": table.title, "row_header": table.row_header,
             "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in table.columns],
             "groups": [{"title": g.title, "rows": [{"label": r.label, "kind": r.kind,
                                                     "cells": {k: cell(v) for k, v in r.cells.items()}}
                                                    for r in g.rows]} for g in table.visible_groups()],
-            "notes": table.notes}
+            "notes": table.notes + table.legend()}
 
 
 def to_json(table: Table) -> str:

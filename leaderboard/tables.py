@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from zsbench.leaderboard.cells import Aggregate, Cell, aggregate, mean_of, metric_value
+from zsbench.leaderboard.compare import OVERLAP_MARKER, overlap
 from zsbench.leaderboard.published import Published, PublishedRow
 from zsbench.leaderboard.table import Column, Group, Row, Table
 from zsbench.results import RunRecord
@@ -65,17 +66,31 @@ def _published_row(pub: PublishedRow, columns: list[Column]) -> Row | None:
 
 def _delta_rows(row: Row, groups_of: dict[str, list[RunRecord]], published: Published, shape: str,
                 task_of: Callable[[str], str | None]) -> list[Row]:
-    """For each published row our row reproduces, our value minus the published one."""
+    """For each published row set beside ours: our value minus the published one where the two
+    are the same experiment, else a marker for each difference (compare.py)."""
     out = []
     for pub in published.rows(shape):
         cells = {}
         for key, ours in row.cells.items():
-            if key in pub.values and published.matches(pub, groups_of[key], task_of(key)):
-                cells[key] = Cell(ours.value - pub.values[key], runs=ours.runs, source=f"{pub.name}: {pub.source}",
-                                  kind="delta")
+            if key not in pub.values or not published.pairs(pub, groups_of[key]):
+                continue
+            diffs = published.differences(pub, groups_of[key], task_of(key))
+            source = f"{pub.name}: {pub.source}"
+            cells[key] = (Cell(ours.value - pub.values[key], runs=ours.runs, source=source, kind="delta") if not diffs
+                          else Cell(float("nan"), runs=ours.runs, source=source, kind="differs",
+                                    markers=[d.marker for d in diffs], why=[d.words for d in diffs]))
         if cells:
             out.append(Row(f"Δ vs {pub.name}", cells, kind="delta"))
     return out
+
+
+def _mark_overlap(cell: Cell, records: list[RunRecord]) -> Cell:
+    """Mark a cell of ours whose task the model was trained or selected on (compare.overlap)."""
+    reasons = overlap([r for r in records if r.run_id in cell.runs])
+    if reasons:
+        cell.markers.append(OVERLAP_MARKER)
+        cell.why.extend(reasons)
+    return cell
 
 
 def classification(records: Iterable[RunRecord], how: Aggregate = "latest", tasks: list[str] | None = None,
@@ -93,7 +108,8 @@ def classification(records: Iterable[RunRecord], how: Aggregate = "latest", task
     columns = [Column(t, t) for t in _task_order(found, tasks)]
     groups = {WITHOUT_AUG: Group(WITHOUT_AUG), WITH_AUG: Group(WITH_AUG)}
     for name in sorted(group_of):
-        cells = {c.key: aggregate(by_cell[(name, c.key)], how, where=f"{name} / {c.key}")
+        cells = {c.key: _mark_overlap(aggregate(by_cell[(name, c.key)], how, where=f"{name} / {c.key}"),
+                                      by_cell[(name, c.key)])
                  for c in columns if (name, c.key) in by_cell}
         row = Row(name, cells)
         groups[group_of[name]].rows.append(row)
@@ -125,7 +141,8 @@ def retrieval(records: Iterable[RunRecord], how: Aggregate = "latest", tasks: li
         for col in columns:
             task, metric = col.key.split(":")
             if (name, task) in by_row:
-                cells[col.key] = aggregate(by_row[(name, task)], how, metric=metric, where=f"{name} / {col.label}")
+                cells[col.key] = _mark_overlap(aggregate(by_row[(name, task)], how, metric=metric,
+                                                         where=f"{name} / {col.label}"), by_row[(name, task)])
                 used[col.key] = [r for r in by_row[(name, task)] if r.run_id in cells[col.key].runs]
         row = Row(name, cells)
         group.rows.append(row)
@@ -175,7 +192,7 @@ def sweep(records: Iterable[RunRecord], sweep_id: str | None = None, tasks: list
     columns = [Column(t, t) for t in task_cols] + [Column("average", "average")]
     rows: list[Row] = []
     for key in dict.fromkeys(row_key(r) for r in recs):
-        cells = {t: aggregate(by_cell[(key, t)], "mean", where=f"{header} {key} / {t}")
+        cells = {t: _mark_overlap(aggregate(by_cell[(key, t)], "mean", where=f"{header} {key} / {t}"), by_cell[(key, t)])
                  for t in task_cols if (key, t) in by_cell}
         cells["average"] = _average(by_cell, key, task_cols)
         rows.append(Row(key, {k: v for k, v in cells.items() if v is not None}))
@@ -213,18 +230,26 @@ def _published_sweep_columns(table: Table, by_cell, task_cols: list[str], publis
         col = Column(f"published:{pub.name}", f"{pub.name} {pub.column} (published)", kind="published")
         delta = Column(f"delta:{pub.name}", f"Δ {pub.column} vs {pub.name}", kind="delta")
         same_tasks = sorted(task_cols) == sorted(pub.tasks)
-        any_delta = False
+        any_delta, withheld = False, {}
         for row in table.rows():
             if row.label in pub.values:
                 row.cells[col.key] = Cell(pub.values[row.label], source=pub.source, kind="published")
                 used = [r for t in task_cols for r in by_cell.get((row.label, t), [])]
                 ours = row.cells.get(pub.column or "average")
-                if ours and same_tasks and all(published.matches(pub, [r], r.task["id"]) for r in used):
-                    row.cells[delta.key] = Cell(ours.value - pub.values[row.label], runs=ours.runs,
-                                                source=pub.source, kind="delta")
-                    any_delta = True
+                if not (ours and same_tasks and published.pairs(pub, used)):
+                    continue
+                diffs = {d.marker: d for r in used for d in published.differences(pub, [r], r.task["id"])}
+                if diffs:
+                    withheld.update(diffs)
+                    continue
+                row.cells[delta.key] = Cell(ours.value - pub.values[row.label], runs=ours.runs,
+                                            source=pub.source, kind="delta")
+                any_delta = True
         table.columns.append(col)
         if any_delta:
             table.columns.append(delta)
         table.notes.append(f"{col.label}: {pub.source}.")
+        if withheld:
+            table.notes.append(f"{delta.label} not shown: {' '.join(withheld)} "
+                               f"({'; '.join(d.words for d in withheld.values())}).")
 

@@ -79,3 +79,20 @@ def class_scores(audio: np.ndarray, text: np.ndarray, owner: np.ndarray, n_class
     if pooling == "score-mean":
         return (audio @ text.T) @ onehot / counts[None, :]
     raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+
+
+def prompt_source(strategy: Any) -> dict[str, Any]:
+    """Where a run's prompts came from, as a published number would say it: the exact template
+    text, or the bank (its hash and who wrote it), or a prompt file's hash."""
+    params = strategy.params()
+    bank = getattr(strategy, "bank", None)
+    if bank is not None:
+        prov = bank.provenance
+        return {"kind": "bank", "bank_sha256": bank.sha256, "task": bank.task,
+                "provenance": {k: prov.get(k) for k in ("generator", "preset", "date", "source", "t", "n")
+                               if prov.get(k) is not None}}
+    if "templates" in params:
+        return {"kind": "template", "templates": list(params["templates"])}
+    if "file_sha256" in params:
+        return {"kind": "file", "file_sha256": params["file_sha256"]}
+    return {"kind": strategy.name}

@@ -9,10 +9,14 @@ Every dataset module splits its work in two:
   for each listed clip (one directory listing per folder, no per-file stat), records the
   coverage, and applies the policy for missing and unlisted audio:
 
-  - archive datasets (ESC-50, US8K, FSD50K, TUT/TAU, NSynth, CochlScene, Clotho): a listed clip
-    that is missing is an error naming the first few and the count, unless ``allow_missing``;
-  - YouTube-based sets (AudioCaps, AudioSet, VGGSound): missing clips are expected (videos
-    disappear), so they are reported (coverage + a warning), an error only with ``require_all``;
+  - one option, ``allow_missing``, for every task; its default comes from the task's
+    ``TaskMeta.partial_data`` (:func:`allows_missing` is the one place that reads it):
+  - archive datasets (ESC-50, US8K, FSD50K, TUT/TAU, NSynth, CochlScene, Clotho;
+    ``partial_data="refuse"``): a listed clip that is missing is an error naming the first few
+    and the count, unless ``allow_missing=true``;
+  - YouTube-based sets (AudioCaps, AudioSet, VGGSound; ``partial_data="score-present"``): missing
+    clips are expected (videos disappear), so the clips present are scored and the rest reported
+    (coverage + a warning); ``allow_missing=false`` makes them an error;
   - audio on disk that the metadata does not list is never scored: a warning, and its count
     goes into the coverage.
 """
@@ -196,17 +200,24 @@ def check_required(path: Path, row: Row | dict, required: Sequence[str], where: 
         raise MetadataError(f"{path}, {where}: missing field(s) {', '.join(map(repr, absent))}")
 
 
-def label_names(task_id: str) -> list[str]:
+def label_names(task_id: str, **options: Any) -> list[str]:
     """A task's labels without its data, from the module that registers it (its
-    ``label_names``); tasks whose labels live in the data itself (folders, captions) have none."""
+    ``label_names``); tasks whose labels live in the data itself (folders, captions) have none.
+    ``options`` are the task options that choose the labels (NSynth's ``classes``), passed through."""
     import importlib
+    import inspect
 
     from zsbench.registry import TASKS
 
     module = importlib.import_module(TASKS.get(task_id).__module__)
     if not hasattr(module, "label_names"):
         raise ValueError(f"task {task_id!r} has no fixed label list: its labels come from its data")
-    return module.label_names(task_id)
+    accepted = set(inspect.signature(module.label_names).parameters) - {"task_id"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ValueError(f"task {task_id!r}: option(s) {', '.join(unknown)} do not choose its labels; "
+                         f"label options it takes: {', '.join(sorted(accepted)) or 'none'}")
+    return module.label_names(task_id, **options)
 
 
 def load_sidecar(name: str) -> dict[str, Any]:
@@ -304,11 +315,19 @@ def _examples(names: Sequence[str], total: int) -> str:
     return "\n".join(f"  - {n}" for n in names) + more
 
 
-def locate_audio(md: Metadata, entries: Sequence[Entry], *, allow_missing: bool,
-                 youtube: bool) -> tuple[list[int], list[Path], dict[str, Any]]:
+def allows_missing(meta: TaskMeta, allow_missing: Any = None) -> bool:
+    """The one partial-data rule: ``allow_missing`` as given (true/false, also as text), or,
+    when not given (None), the task's default (``meta.partial_data == "score-present"``)."""
+    if allow_missing is None:
+        return meta.partial_data == "score-present"
+    return as_bool(allow_missing, "allow_missing")
+
+
+def locate_audio(md: Metadata, entries: Sequence[Entry], *,
+                 allow_missing: bool) -> tuple[list[int], list[Path], dict[str, Any]]:
     """Find each entry's audio; returns (indices of found entries, their paths, coverage).
 
-    Raises MissingAudioError for missing archive audio (unless ``allow_missing``) and when
+    Raises MissingAudioError for missing audio (unless ``allow_missing``) and when
     nothing at all is found; warns about partial data and about unlisted audio.
     """
     cache: dict[Path, set[str]] = {}
@@ -336,12 +355,11 @@ def locate_audio(md: Metadata, entries: Sequence[Entry], *, allow_missing: bool,
         raise MissingAudioError(f"Task {md.task_id!r}: none of the {len(entries)} audio files listed in "
                                 f"{md.source} were found under {md.root}. Looked for:\n{shown}\n{md.hint}")
     if missing and not allow_missing:
-        option = "require_all=false" if youtube else "allow_missing=true"
         raise MissingAudioError(
             f"Task {md.task_id!r}: {len(missing)} of the {len(entries)} audio files listed in {md.source} "
             f"are missing under {md.root}:\n{shown}\n"
-            f"Pass {option} (--task-option {option}) to score the {len(found_idx)} that are present, "
-            f"with the coverage recorded.\n{md.hint}")
+            f"Pass allow_missing=true (--task-option allow_missing=true) to score the {len(found_idx)} that are "
+            f"present, with the coverage recorded.\n{md.hint}")
     if missing:
         warnings.warn(DataWarning(
             f"task {md.task_id!r}: {len(found_idx)} of {len(entries)} listed clips found "
@@ -355,21 +373,18 @@ def locate_audio(md: Metadata, entries: Sequence[Entry], *, allow_missing: bool,
 
 
 def build_task(meta: TaskMeta, md: Metadata, *, entries: Sequence[Entry] | None = None,
-               params: dict[str, Any] | None = None, allow_missing: Any = False,
-               youtube: bool = False, require_all: Any = False) -> Task:
+               params: dict[str, Any] | None = None, allow_missing: Any = None) -> Task:
     """The Task for ``entries`` (default: all of ``md.entries``), with coverage recorded.
 
-    Archive datasets pass ``allow_missing`` (recorded in params when true, since it changes what
-    is scored); YouTube sets pass ``youtube=True`` and ``require_all``."""
+    ``allow_missing`` is the task option as the user gave it (None: the task's default, see
+    :func:`allows_missing`). Allowing what the task would refuse by default is recorded in
+    params (``allow_missing: true``), since it changes what is scored."""
     params = dict(params or {})
-    if youtube:
-        allow = not as_bool(require_all, "require_all")
-    else:
-        allow = as_bool(allow_missing, "allow_missing")
-        if allow:
-            params["allow_missing"] = True
+    allow = allows_missing(meta, allow_missing)
+    if allow and meta.partial_data == "refuse":
+        params["allow_missing"] = True
     chosen = list(md.entries if entries is None else entries)
-    found_idx, paths, coverage = locate_audio(md, chosen, allow_missing=allow, youtube=youtube)
+    found_idx, paths, coverage = locate_audio(md, chosen, allow_missing=allow)
     items = [Item(id=chosen[i].id, path=p, targets=chosen[i].targets) for i, p in zip(found_idx, paths)]
     captions: list[str] = []
     owner: list[int] = []

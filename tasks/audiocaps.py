@@ -3,7 +3,8 @@
 Captions are grouped by ``youtube_id`` (clips in order of first appearance); ``Task.captions``
 holds every caption and ``Task.caption_item`` the clip each describes. The audio comes from
 YouTube, so copies are partial: missing clips are reported (``Task.coverage`` and a warning)
-and their captions leave the query set with them; ``require_all=True`` makes them an error.
+and their captions leave the query set with them (``partial_data="score-present"``);
+``allow_missing=false`` makes them an error.
 
 Expected layout (one file per clip, cut at start_time, wav or flac, any sample rate):
   <root>/dataset/test.csv                audiocap_id,youtube_id,start_time,caption (github.com/cdjkim/audiocaps)
@@ -28,6 +29,7 @@ META = TaskMeta(
              "booktitle={Proc. NAACL-HLT}, pages={119--132}, year={2019}}",
     license="MIT (captions); the audio belongs to its YouTube uploaders",
     homepage="https://audiocaps.github.io/",
+    partial_data="score-present",  # YouTube-sourced: never complete
 )
 
 
@@ -61,6 +63,6 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
 
 
 @TASKS.register(TASK_ID, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")
-def load_audiocaps(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+def load_audiocaps(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, youtube=True, require_all=require_all)
+    return _meta.build_task(META, md, allow_missing=allow_missing)

@@ -4,7 +4,8 @@ multi-label (mAP).
 Labels are ``class_labels_indices.csv``'s display names in index order (the same 527 names
 LAION-CLAP uses; ReCLAP's audioset.txt lists all 632 ontology nodes instead). AudioSet is
 distributed as YouTube ids, so copies are partial: clips missing on disk are reported
-(``Task.coverage`` and a warning); ``require_all=True`` makes them an error.
+(``Task.coverage`` and a warning) and the clips present are scored (``partial_data="score-present"``);
+``allow_missing=false`` makes them an error.
 
 Expected layout (one file per segment, wav or flac, any sample rate):
   <root>/class_labels_indices.csv        index,mid,display_name
@@ -32,6 +33,7 @@ META = TaskMeta(
              "booktitle={Proc. ICASSP}, pages={776--780}, year={2017}}",
     license="CC BY 4.0 (labels); the audio belongs to its YouTube uploaders",
     homepage="https://research.google.com/audioset/",
+    partial_data="score-present",  # YouTube-sourced: never complete
 )
 
 
@@ -79,6 +81,6 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 
 @TASKS.register(TASK_ID, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
-def load_audioset(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+def load_audioset(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, youtube=True, require_all=require_all)
+    return _meta.build_task(META, md, allow_missing=allow_missing)

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 MetricKind = Literal["accuracy", "map", "retrieval"]
+# What a task does by default when clips its metadata lists are missing on disk (the
+# ``allow_missing`` option overrides it, for every task alike):
+#   "refuse"        archive datasets, complete by construction: a missing clip is an error;
+#   "score-present" YouTube-sourced sets, never complete: score the clips present, coverage recorded.
+PartialData = Literal["score-present", "refuse"]
 
 
 class MissingDataError(FileNotFoundError):
@@ -30,10 +35,14 @@ class TaskMeta:
     citation: str = ""
     license: str = ""
     homepage: str = ""
+    partial_data: PartialData = "refuse"  # the default for missing clips; see PartialData
 
     def __post_init__(self) -> None:
         if self.metric not in ("accuracy", "map", "retrieval"):
             raise ValueError(f"task {self.id}: unknown metric kind {self.metric!r}")
+        if self.partial_data not in ("score-present", "refuse"):
+            raise ValueError(f"task {self.id}: partial_data {self.partial_data!r}: expected 'score-present' "
+                             f"or 'refuse'")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,6 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
 
 
 @TASKS.register(TASK_ID, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")
-def load_clotho(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+def load_clotho(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

@@ -54,10 +54,10 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 
 @TASKS.register(TASK_ID, "CochlScene test: 13 acoustic scenes, accuracy")
-def load_cochlscene(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+def load_cochlscene(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     absent = md.notes["missing_scenes"]
-    if absent and not _meta.as_bool(allow_missing, "allow_missing"):
+    if absent and not _meta.allows_missing(META, allow_missing):
         raise _meta.MissingAudioError(
             f"Task {TASK_ID!r}: {len(absent)} of the {len(md.labels)} scene folders are missing under {md.source}: "
             f"{', '.join(absent)}\nPass allow_missing=true (--task-option allow_missing=true) to score the scenes "

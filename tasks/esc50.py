@@ -52,6 +52,6 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 @TASKS.register(TASK_ID, "ESC-50: 50 environmental sound classes, 2000 clips (all folds; folds= to pick), accuracy")
 def load_esc50(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
-               allow_missing: bool = False) -> Task:
+               allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.select_folds(META, md, folds, FOLDS, allow_missing)

@@ -76,6 +76,6 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 
 @TASKS.register(TASK_ID, "FSD50K eval: 200 sound event classes, 10,231 clips, multi-label, mAP")
-def load_fsd50k(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+def load_fsd50k(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

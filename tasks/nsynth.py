@@ -1,8 +1,12 @@
-"""NSynth test split: 4,096 musical notes, classified into 11 instrument families (accuracy).
+"""NSynth test split: 4,096 musical notes, classified into instrument families (accuracy).
 
+By default (``classes="test"``) the task scores the 10 families present in the test split, the
+ReCLAP paper's list (nsynth.txt): every family but synth_lead, which has no test note.
+``classes="all"`` scores all 11 (a note can then also be predicted as a synth lead, so the two
+accuracies differ). Notes of a family that is not scored (none in the official test split) are
+dropped with a warning, and their count is recorded in ``Task.coverage`` (``dropped_notes``).
 Labels are the families of ``labels/nsynth.json`` in NSynth's id order, underscores turned to
-spaces (``synth_lead`` -> ``synth lead``). ReCLAP's nsynth.txt lists 10 families: no test note
-is a synth_lead, so the 11-way and 10-way accuracies agree only if no note is predicted as one.
+spaces (``synth_lead`` -> ``synth lead``); the chosen set is recorded in ``Task.params``.
 
 Expected layout (the official release, magenta.tensorflow.org/datasets/nsynth, nsynth-test.jsonwav.tar.gz):
   <root>/nsynth-test/examples.json         {note_str: {"instrument_family_str": ..., ...}, ...}
@@ -12,7 +16,10 @@ Expected layout (the official release, magenta.tensorflow.org/datasets/nsynth, n
 from __future__ import annotations
 
 import json
+import warnings
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from zsbench.registry import TASKS
 from zsbench.tasks import _meta
@@ -20,8 +27,9 @@ from zsbench.tasks.base import Task, TaskMeta
 
 TASK_ID = "nsynth"
 META = TaskMeta(
-    id=TASK_ID, version="1", metric="accuracy",
-    description="NSynth test split, 4,096 notes, 11 instrument families, accuracy",
+    id=TASK_ID, version="2", metric="accuracy",
+    description="NSynth test split, 4,096 notes, the 10 instrument families present in it (classes=all: 11), "
+                "accuracy",
     citation="@inproceedings{engel2017neural, author={Engel, Jesse and Resnick, Cinjon and Roberts, Adam and "
              "Dieleman, Sander and Norouzi, Mohammad and Eck, Douglas and Simonyan, Karen}, title={Neural Audio "
              "Synthesis of Musical Notes with {WaveNet} Autoencoders}, booktitle={Proc. ICML}, pages={1068--1077}, "
@@ -31,13 +39,37 @@ META = TaskMeta(
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
-    """Parse ``nsynth-test/examples.json`` (no audio is touched)."""
+CLASS_SETS = ("test", "all")  # the 10 families of the test split (default), or all 11
+
+
+def class_set(classes: Any = None) -> str:
+    """The ``classes`` option checked: "test" (default, also for None or "") or "all"."""
+    choice = "test" if classes is None or str(classes).strip() == "" else str(classes).strip().lower()
+    if choice not in CLASS_SETS:
+        raise ValueError(f"task {TASK_ID!r}: classes={classes!r}: expected 'test' (the 10 instrument families "
+                         f"present in the test split, the default) or 'all' (all 11, with synth_lead)")
+    return choice
+
+
+def families(classes: Any = None) -> list[str]:
+    """The scored families in the dataset's spelling and id order (``labels/nsynth.json``)."""
+    sidecar = _meta.load_sidecar(TASK_ID)
+    if class_set(classes) == "all":
+        return list(sidecar["instrument_family"])
+    absent = set(sidecar["not_in_test_split"])
+    return [f for f in sidecar["instrument_family"] if f not in absent]
+
+
+def read_metadata(root: str | Path, classes: Any = None) -> _meta.Metadata:
+    """Parse ``nsynth-test/examples.json`` (no audio is touched); notes of a family that is not
+    scored (``classes``) become no entry, and are counted in ``notes["dropped"]``."""
     root = Path(root)
     hint = _meta.download_hint(TASK_ID)
+    scored = families(classes)
     (path,) = _meta.require(TASK_ID, root, ["nsynth-test/examples.json"], hint)
-    families = _meta.load_sidecar(TASK_ID)["instrument_family"]
-    index = {f: i for i, f in enumerate(families)}
+    every = _meta.load_sidecar(TASK_ID)["instrument_family"]
+    index = {f: i for i, f in enumerate(every)}  # NSynth's own ids, to check instrument_family
+    position = {f: i for i, f in enumerate(scored)}
     with open(path, encoding="utf-8") as f:
         try:
             notes = json.load(f, object_pairs_hook=_no_duplicates(path))
@@ -47,18 +79,27 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
         raise _meta.MetadataError(f"{path}: expected an object mapping note_str to its attributes")
     audio = root / "nsynth-test" / "audio"
     entries = []
+    dropped: Counter[str] = Counter()
+    dropped_paths = []
     for note, attrs in notes.items():
         where = f"note {note!r}"
         if not isinstance(attrs, dict):
             raise _meta.MetadataError(f"{path}, {where}: expected an object of attributes")
         _meta.check_required(path, attrs, ["instrument_family_str"], where)
-        target = _meta.label_index(path, where, attrs["instrument_family_str"], index, "labels/nsynth.json")
-        if "instrument_family" in attrs and attrs["instrument_family"] != target:
-            raise _meta.MetadataError(f"{path}, {where}: instrument_family {attrs['instrument_family']} does not "
-                                      f"match instrument_family_str {attrs['instrument_family_str']!r} (id {target})")
-        entries.append(_meta.Entry(id=note, paths=(audio / f"{note}.wav",), targets=(target,)))
-    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(f) for f in families], list(families), entries, hint,
-                          audio_dirs=(audio,))
+        family_id = _meta.label_index(path, where, attrs["instrument_family_str"], index, "labels/nsynth.json")
+        if "instrument_family" in attrs and attrs["instrument_family"] != family_id:
+            raise _meta.MetadataError(
+                f"{path}, {where}: instrument_family {attrs['instrument_family']} does not match "
+                f"instrument_family_str {attrs['instrument_family_str']!r} (id {family_id})")
+        family = attrs["instrument_family_str"]
+        if family not in position:
+            dropped[family] += 1
+            dropped_paths.append(audio / f"{note}.wav")
+            continue
+        entries.append(_meta.Entry(id=note, paths=(audio / f"{note}.wav",), targets=(position[family],)))
+    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(f) for f in scored], list(scored), entries, hint,
+                          audio_dirs=(audio,), also_listed=frozenset(dropped_paths),
+                          notes={"classes": class_set(classes), "dropped": dict(sorted(dropped.items()))})
 
 
 def _no_duplicates(path: Path):
@@ -72,12 +113,25 @@ def _no_duplicates(path: Path):
     return hook
 
 
-def label_names(task_id: str = TASK_ID) -> list[str]:
-    """The instrument families as the task names them, without the data (``labels/nsynth.json``)."""
-    return [_meta.spaced(f) for f in _meta.load_sidecar(TASK_ID)["instrument_family"]]
+def label_names(task_id: str = TASK_ID, classes: Any = None) -> list[str]:
+    """The scored instrument families as the task names them, without the data
+    (``labels/nsynth.json``): the 10 of the test split, or all 11 with ``classes="all"``."""
+    return [_meta.spaced(f) for f in families(classes)]
 
 
-@TASKS.register(TASK_ID, "NSynth test: 4,096 notes, 11 instrument families, accuracy")
-def load_nsynth(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+@TASKS.register(TASK_ID, "NSynth test: 4,096 notes, the 10 instrument families of the test split "
+                         "(classes=all: 11), accuracy")
+def load_nsynth(data_root: str | Path | None = None, classes: str | None = None,
+                allow_missing: bool | None = None) -> Task:
+    md = read_metadata(_meta.resolve_root(TASK_ID, data_root), classes)
+    dropped = md.notes["dropped"]
+    if dropped:
+        warnings.warn(_meta.DataWarning(
+            f"task {TASK_ID!r}: {sum(dropped.values())} note(s) in {md.source} belong to families that are not "
+            f"scored ({', '.join(f'{k}: {v}' for k, v in dropped.items())}) and were dropped; pass classes=all "
+            f"(--task-option classes=all) to score all 11 families"), stacklevel=2)
+    task = _meta.build_task(META, md, allow_missing=allow_missing, params={"classes": md.notes["classes"]})
+    task.coverage["dropped_notes"] = sum(dropped.values())
+    if dropped:
+        task.coverage["dropped_families"] = dropped
+    return task

@@ -2,7 +2,7 @@
 Acoustic Scenes 2019 (``tau2019``), development set, fold-1 evaluate list, 10 scenes (accuracy).
 
 The ReCLAP paper's "TUT" column is TUT 2018; its label file (tut.txt) lists the 15 scenes of
-TUT 2017, a different edition. Both editions here share the DCASE2018 task 1a layout: tab-separated
+TUT 2017, a different edition, which is now a task of its own (``tut2017``, tasks/tut2017.py). Both editions here share the DCASE2018 task 1a layout: tab-separated
 lists, with or without a header line, LF or CRLF; file names relative to the development folder.
 Labels are the scene names with underscores turned to spaces (``metro_station`` -> ``metro
 station``), in the order of ``labels/tut.json``; the edition is recorded in ``Task.params``.
@@ -97,10 +97,10 @@ def label_names(task_id: str = "tut2018") -> list[str]:
 
 
 @TASKS.register("tut2018", "TUT Urban Acoustic Scenes 2018: 10 scenes, development fold-1 evaluate list, accuracy")
-def load_tut2018(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+def load_tut2018(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     return _load("tut2018", data_root, allow_missing)
 
 
 @TASKS.register("tau2019", "TAU Urban Acoustic Scenes 2019: 10 scenes, development fold-1 evaluate list, accuracy")
-def load_tau2019(data_root: str | Path | None = None, allow_missing: bool = False) -> Task:
+def load_tau2019(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     return _load("tau2019", data_root, allow_missing)

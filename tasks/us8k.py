@@ -55,6 +55,6 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 @TASKS.register(TASK_ID, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
 def load_us8k(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
-              allow_missing: bool = False) -> Task:
+              allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.select_folds(META, md, folds, FOLDS, allow_missing)

@@ -2,8 +2,9 @@
 
 VGGSound is distributed as YouTube ids, not audio, and many videos are gone, so every copy is
 partial: clips listed but missing on disk are reported (``Task.coverage`` found/listed and a
-warning), not silently dropped; ``require_all=True`` makes them an error. Labels are the
-``test.csv`` label column, checked against the 309 names in ``labels/vggsound.json``.
+warning), not silently dropped, and the clips present are scored (``partial_data="score-present"``);
+``allow_missing=false`` makes them an error. Labels are the ``test.csv`` label column, checked
+against the 309 names in ``labels/vggsound.json``.
 
 Expected layout (extract the audio track of each clip; wav or flac, any sample rate):
   <root>/test.csv (or <root>/data/test.csv)   rows <ytid>_<start>.mp4,<label>, no header
@@ -28,6 +29,7 @@ META = TaskMeta(
              "pages={721--725}, year={2020}}",
     license="CC BY 4.0 (annotations); the audio belongs to its YouTube uploaders",
     homepage="https://www.robots.ox.ac.uk/~vgg/data/vggsound/",
+    partial_data="score-present",  # YouTube-sourced: never complete
 )
 
 
@@ -56,6 +58,6 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 
 
 @TASKS.register(TASK_ID, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
-def load_vggsound(data_root: str | Path | None = None, require_all: bool = False) -> Task:
+def load_vggsound(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, youtube=True, require_all=require_all)
+    return _meta.build_task(META, md, allow_missing=allow_missing)

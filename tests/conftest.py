@@ -30,10 +30,20 @@ offline_hub(FIXTURES / "hf-hub")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test that reads ``../shared`` belongs to the named real-data set."""
+    """Every test that reads ``../shared`` belongs to the named real-data set. One that reads the
+    real metadata and takes clips runs on the real clips only: generated clips are not in it."""
+    keep, mismatched = [], []
     for item in items:
         if "shared" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.real_data)
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("clip_set") == "generated":
+                mismatched.append(item)
+                continue
+        keep.append(item)
+    if mismatched:
+        config.hook.pytest_deselected(items=mismatched)
+        items[:] = keep
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -400,6 +400,7 @@ def test_t5_clap_config_from_file_wins_and_clashes_are_named(tiny, extra, tmp_pa
     torch.save({"state_dict": tiny.model.state_dict()}, bare)  # no config: the options say it
     model = reclap.T5ClapRecipe(LoadOptions(checkpoint=str(bare), extra={**extra, "amodel": "HTSAT-tiny"}))
     assert model.fingerprint() != tiny.adapter.fingerprint()  # same weights, other model name and template
+    assert model.meta.template_source == reclap.T5ClapRecipe.meta.template_source != ""  # kept by the rebuilt meta
 
 
 @pytest.mark.slow
@@ -441,7 +442,7 @@ def test_evaluate_end_to_end(tiny, extra, tmp_path):
 
 
 def test_registry_facts():
-    for name, template in [("reclap", "This is a sound of {label}."), ("compa-clap", "This is a sound of {label}"),
+    for name, template in [("reclap", "This is a sound of {label}"), ("compa-clap", "This is a sound of {label}"),
                            ("t5-clap", "This is a sound of {label}.")]:
         cls = MODELS.get(name)
         meta = cls.meta
@@ -492,3 +493,103 @@ def test_reclap_on_esc50_with_augmented_prompts(extra, clip_set, tmp_path):
     assert record.model["name"] == "reclap" and record.task["n_scored"] == 8
     assert record.prompts["strategy"] == "augmented" and record.prompts["n_prompts"] == 2 * 50
     assert record.prompts["params"]["bank"].endswith("esc50.json")
+
+
+# --- the authors' template; everything missing named at once ------------------------------------------
+
+def test_reclap_and_compa_use_the_authors_zero_shot_template_and_say_where_it_is_from():
+    """CompA's evaluation/zshot.py: 'This is a sound of ' + label, no trailing period, for both."""
+    for cls in (reclap.ReClap, reclap.CompaClap):
+        assert cls.meta.templates == ("This is a sound of {label}",)
+        assert cls.meta.templates[0].format(label="dog barking") == "This is a sound of " + "dog barking"
+        source = cls.meta.template_source
+        assert "Sreyan88/CompA" in source and "zshot.py" in source and "no trailing period" in source
+    own = reclap.T5ClapRecipe.meta.template_source
+    assert "zsbench" in own and "recipe" in own and "zshot.py" not in own
+    assert "template_source" not in reclap.ReClap.meta.to_dict()  # documentation, not part of the fingerprint
+
+
+@pytest.fixture
+def empty_hub(tmp_path, monkeypatch) -> Path:
+    """Offline (as the whole suite runs) with a Hub cache that holds nothing."""
+    import huggingface_hub.constants as hub_constants
+
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    return tmp_path / "hub"
+
+
+def _sections(message: str) -> list[str]:
+    """The numbered items of a combined error."""
+    return re.split(r"\n(?=\d\. )", message)[1:]
+
+
+@pytest.mark.parametrize("cls,weights_hint", [(reclap.ReClap, "base_rewritten.pt"), (reclap.CompaClap, "not published")])
+def test_offline_missing_tokenizer_and_weights_are_named_in_one_error(cls, weights_hint, empty_hub):
+    with pytest.raises(CheckpointUnavailable) as err:
+        cls(LoadOptions(extra={"t5_config": SMALL_T5}))
+    message = str(err.value)
+    assert message.startswith(f"{cls.meta.name}: 2 things are missing")
+    tokenizer, weights = _sections(message)
+    assert "google/flan-t5-large" in tokenizer and "HF_HUB_OFFLINE is set" in tokenizer and str(empty_hub) in tokenizer
+    assert "--model-option tokenizer=FOLDER" in tokenizer and "huggingface-cli download google/flan-t5-large" in tokenizer
+    assert "--checkpoint" not in tokenizer  # a tokenizer is not weights
+    assert f"{cls.meta.name} weights" in weights and "--checkpoint PATH" in weights and weights_hint in weights
+    assert "tokenizer" not in weights
+    if cls is reclap.ReClap:
+        assert "Google Drive" in weights and reclap.DRIVE in weights
+
+
+def test_missing_tokenizer_folder_and_checkpoint_file_are_both_named(tmp_path):
+    tok, ckpt = tmp_path / "flan-t5-tokenizer", tmp_path / "base_rewritten.pt"
+    with pytest.raises(CheckpointUnavailable) as err:
+        reclap.ReClap(LoadOptions(checkpoint=str(ckpt), extra={"tokenizer": str(tok), "t5_config": SMALL_T5}))
+    tokenizer, weights = _sections(str(err.value))
+    assert str(tok) in tokenizer and "--model-option tokenizer=FOLDER" in tokenizer and "--checkpoint" not in tokenizer
+    assert str(ckpt) in weights and "--checkpoint PATH" in weights and "Google Drive" in weights
+    tok.mkdir()  # a folder without tokenizer.json: still named with its fix, beside the weights
+    with pytest.raises(CheckpointUnavailable) as err:
+        reclap.ReClap(LoadOptions(checkpoint=str(ckpt), extra={"tokenizer": str(tok), "t5_config": SMALL_T5}))
+    tokenizer, weights = _sections(str(err.value))
+    assert f"{tok} has no tokenizer.json" in tokenizer and "--model-option tokenizer=FOLDER" in tokenizer
+    assert str(ckpt) in weights
+
+
+def test_only_one_thing_missing_is_its_own_error(extra, empty_hub, tmp_path):
+    with pytest.raises(CheckpointUnavailable) as err:  # the tokenizer is there: the weights' error as it was
+        reclap.ReClap(LoadOptions(extra=extra))
+    assert "things are missing" not in str(err.value) and "Google Drive" in str(err.value)
+    path = save_authors_format(seeded_model(small_config("HTSAT-base")), tmp_path / "base_rewritten.pt")
+    with pytest.raises(CheckpointUnavailable) as err:  # the weights are there: the tokenizer's error alone
+        reclap.ReClap(LoadOptions(checkpoint=str(path), extra={"t5_config": SMALL_T5}))
+    message = str(err.value)
+    assert "things are missing" not in message and "--model-option tokenizer=FOLDER" in message
+    assert "google/flan-t5-large" in message and "--checkpoint" not in message
+
+
+def test_weights_to_download_wait_for_the_tokenizer(tmp_path, monkeypatch):
+    """Tokenizer missing and the weights a URL: nothing is fetched (gigabytes, then an error);
+    the error is the tokenizer's."""
+    from zsbench import checkpoints
+
+    fetched = []
+    monkeypatch.setattr(checkpoints.download, "fetch", lambda url, *a, **kw: fetched.append(url))
+    url = "http://127.0.0.1:9/base_rewritten.pt"
+    with pytest.raises(CheckpointUnavailable) as err:
+        reclap.ReClap(LoadOptions(checkpoint=url, extra={"tokenizer": str(tmp_path / "nope"), "t5_config": SMALL_T5}))
+    assert not fetched and url not in str(err.value) and str(tmp_path / "nope") in str(err.value)
+
+
+def test_tokenizer_json_itself_names_its_folder(tokenizer_dir):
+    tok = reclap.load_tokenizer(str(tokenizer_dir / "tokenizer.json"))
+    assert tok("a dog barks")["input_ids"][-1] == tok.eos_token_id
+
+
+@pytest.mark.slow
+def test_cli_names_everything_missing_in_one_error(empty_hub):
+    proc = subprocess.run([sys.executable, "-m", "zsbench.cli", "run", "--model", "reclap", "--quiet"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_CACHE": str(empty_hub), "COLUMNS": "200"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "reclap: 2 things are missing" in proc.stderr
+    assert "--model-option tokenizer=FOLDER" in proc.stderr and "base_rewritten.pt" in proc.stderr

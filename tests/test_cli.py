@@ -57,6 +57,7 @@ def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
     (["run", "--task", "folder"], "Pass --data-root"),
     (["run", "--on-bad-audio", "ignore"], "--on-bad-audio 'ignore'"),
     (["run", "--task-option", "n_per_class"], "expected KEY=VALUE"),
+    (["run", "--task-option", "x[/y]"], "--task-option 'x[/y]': expected KEY=VALUE"),  # not taken for markup
     (["leaderboard", "--aggregate", "median"], "choose latest or mean"),
 ])
 def test_user_errors_are_one_clear_line(args, message):
@@ -68,3 +69,95 @@ def test_user_errors_are_one_clear_line(args, message):
 
 def test_empty_leaderboard_says_how_to_fill_it():
     assert "zsbench run" in zsb("leaderboard").stdout
+
+
+@pytest.fixture
+def partial_esc50(clip_set, tmp_path) -> Path:
+    """ESC-50 in its official layout with 8 of its 2000 listed clips present."""
+    import soundfile as sf
+
+    from zsbench.tasks.esc50 import label_names
+    from zsbench.testing import write_esc50_metadata
+
+    root = tmp_path / "ESC-50"
+    (root / "audio").mkdir(parents=True)
+    clips = clip_set.spread(8)
+    write_esc50_metadata(root / "meta" / "esc50.csv", clips, label_names())
+    for clip in clips:
+        audio, rate = sf.read(clip, dtype="int16")
+        sf.write(root / "audio" / f"{clip.stem}.wav", audio, rate, subtype="PCM_16")
+    return root
+
+
+def assert_clean_warning(stderr: str, text: str) -> None:
+    """One ``warning: ...`` line; no category, no file:line prefix, no source line under it."""
+    lines = [line for line in stderr.splitlines() if text in line]
+    assert lines and all(line.startswith("warning: ") for line in lines), stderr
+    assert "UserWarning" not in stderr and "DataWarning" not in stderr and ".py:" not in stderr, stderr
+    assert "warnings.warn(" not in stderr, stderr
+
+
+def test_partial_task_run_shows_coverage_and_one_clean_warning_line(partial_esc50, demo_fitted):
+    proc = zsb("run", "--task", "esc50", "--data-root", str(partial_esc50), "--task-option", "allow_missing=true",
+               "--quiet")
+    assert_clean_warning(proc.stderr, "task 'esc50': 8 of 2000 listed clips found (1992 missing")
+    assert "coverage recorded" in proc.stderr
+    assert "esc50 v1: 8 of 2,000 listed clips scored (1,992 missing on disk)" in proc.stdout
+
+
+def test_data_verify_prints_one_clean_warning_line(partial_esc50):
+    proc = zsb("data", "verify", "esc50", "--data-root", str(partial_esc50), check=False)
+    assert proc.returncode == 1  # clips are missing
+    assert_clean_warning(proc.stderr, "task 'esc50': 8 of 2000 listed clips found")
+    assert "8 of 2000 listed clips present" in proc.stdout
+
+
+def test_warning_format_keeps_hint_lines_and_is_for_the_cli_only(capsys):
+    """The CLI's format: the message and its own hint lines, nothing else; the library's
+    warnings (zsbench.evaluate) keep Python's own display once a command has ended."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from zsbench.cli import app
+    from zsbench.cli_common import install_warning_format
+
+    before = warnings.showwarning
+    restore = install_warning_format()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("3 of 10 clips found\nPass allow_missing=true to score them", UserWarning)
+    finally:
+        restore()
+    assert capsys.readouterr().err == "warning: 3 of 10 clips found\nPass allow_missing=true to score them\n"
+    assert warnings.showwarning is before
+    assert CliRunner().invoke(app, ["tasks"]).exit_code == 0
+    assert warnings.showwarning is before
+
+
+def test_run_files_get_the_users_umask_permissions(isolated, demo_fitted):
+    """Records, --output and predictions are readable by the group under umask 027 (0640), not
+    the temporary file's private 0600: a results folder can be shared."""
+    import stat
+
+    out, preds = isolated / "rec.json", isolated / "preds.csv"
+    proc = subprocess.run([str(ZSBENCH), "run", "--task-option", "n_per_class=1", "--quiet", "--output", str(out),
+                           "--save-predictions", str(preds)], capture_output=True, text=True, timeout=600,
+                          preexec_fn=lambda: os.umask(0o027))
+    assert proc.returncode == 0, proc.stderr
+    [record] = list((isolated / "results").rglob("*.json"))
+    for path in (record, out, preds):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+
+
+def test_scored_line_shows_coverage_only_when_clips_are_missing():
+    from zsbench.report import scored_text
+
+    full = {"n_scored": 36, "n_skipped": 0, "coverage": {}}
+    assert scored_text(full) == "36 clips scored"
+    assert scored_text({"n_scored": 36, "n_skipped": 0}) == "36 clips scored"  # records from before coverage
+    vgg = {"n_scored": 1, "n_skipped": 0, "coverage": {"listed": 15446, "found": 1, "missing": 15445}}
+    assert scored_text(vgg) == "1 of 15,446 listed clips scored (15,445 missing on disk)"
+    bad = {"n_scored": 8, "n_skipped": 2, "coverage": {"listed": 10, "found": 10, "missing": 0}}
+    assert scored_text(bad) == "8 of 10 listed clips scored, 2 skipped as bad audio"

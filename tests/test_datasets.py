@@ -261,3 +261,161 @@ def test_zenodo_parts_without_their_zip_and_a_garbled_listing_are_refused(server
     with pytest.raises(ValueError, match="^fake: Zenodo's file list .* was not JSON .* re-run later"):
         download_dataset("fake", source, tmp_path / "data")
     assert not (tmp_path / "data" / ".downloads" / "zenodo-9.json").exists()  # fetched again next time
+
+
+# ---------------------------------------------------------------------------------------------
+# ESC-50: verified by content (GitHub may regenerate archive/master.zip's bytes)
+# ---------------------------------------------------------------------------------------------
+
+ESC_ROWS = ["1-100032-A-0.wav,1,0,dog,True,100032,A", "1-100038-A-14.wav,1,14,chirping_birds,False,100038,A",
+            "2-100648-A-43.wav,2,43,chainsaw,False,100648,A"]
+
+
+def esc50_zip(rows: list[str] = ESC_ROWS, clips: list[str] | None = None, bad: str = "") -> tuple[bytes, bytes]:
+    """(zip, metadata bytes): ESC-50's GitHub layout (ESC-50-master/...), with short real wavs."""
+    import numpy as np
+    import soundfile as sf
+
+    meta = ("filename,fold,target,category,esc10,src_file,take\n" + "".join(r + "\n" for r in rows)).encode()
+    members = {"ESC-50-master/meta/esc50.csv": meta, "ESC-50-master/README.md": b"# ESC-50\n"}
+    for k, name in enumerate(clips if clips is not None else [r.split(",")[0] for r in rows]):
+        buf = io.BytesIO()
+        sf.write(buf, np.random.default_rng(k).normal(0, 0.1, 2205).astype(np.float32), 44100, format="WAV",
+                 subtype="PCM_16")
+        members[f"ESC-50-master/audio/{name}"] = b"RIFF not audio" if name == bad else buf.getvalue()
+    return a_zip(members), meta
+
+
+def esc50_source(server: str, archive_md5: str, meta_md5: str):
+    import dataclasses
+
+    from zsbench.tasks.downloads import SOURCES
+
+    assert SOURCES["esc50"].by_content and SOURCES["esc50"].strip == "ESC-50-master"
+    return dataclasses.replace(SOURCES["esc50"], archives=(Archive(f"{server}/master.zip", md5=archive_md5),),
+                               checks={"meta/esc50.csv": meta_md5})
+
+
+def test_esc50_archive_with_the_recorded_md5_is_checked_by_content_silently(server, tmp_path):
+    import warnings
+
+    from zsbench.tasks import esc50
+
+    archive, meta = esc50_zip()
+    Files.files["master.zip"] = archive
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same bytes as recorded: nothing to say
+        root = download_dataset("esc50", esc50_source(server, md5(archive), md5(meta)), tmp_path / "data")
+    assert (root / "meta" / "esc50.csv").read_bytes() == meta and not (root / "ESC-50-master").exists()
+    assert len(esc50.load_esc50(root).items) == 3
+    assert (root / ".downloads" / "master.zip.extracted").exists()
+
+
+def test_esc50_archive_with_another_md5_is_reported_and_accepted_by_content(server, tmp_path):
+    from zsbench.datasets import ArchiveChanged
+    from zsbench.tasks import esc50
+
+    archive, meta = esc50_zip()
+    Files.files["master.zip"] = archive
+    with pytest.warns(ArchiveChanged) as caught:
+        root = download_dataset("esc50", esc50_source(server, "7771e4b9d86d0945acce719c7a59305a", md5(meta)),
+                                tmp_path / "data")
+    assert len(caught) == 1
+    line = str(caught[0].message)
+    assert "\n" not in line and "master.zip differs from the recorded one" in line and "verified by content" in line
+    assert md5(archive) in line and "7771e4b9d86d0945acce719c7a59305a" in line
+    assert len(esc50.load_esc50(root).items) == 3  # the copy is complete and kept
+
+
+def test_esc50_content_that_fails_names_the_file_and_is_redone(server, tmp_path):
+    from zsbench.datasets import ArchiveChanged
+    from zsbench.tasks import esc50
+
+    archive, meta = esc50_zip()
+    Files.files["master.zip"] = archive
+    with pytest.raises(CorruptArchive) as err:  # the metadata is not the one whose md5 is recorded
+        download_dataset("esc50", esc50_source(server, md5(archive), "0" * 32), tmp_path / "a")
+    message = str(err.value)
+    assert str(tmp_path / "a" / "meta" / "esc50.csv") in message and f"md5 {md5(meta)}, expected {'0' * 32}" in message
+    assert "re-run `zsbench data download esc50`" in message and str(tmp_path / "a" / ".downloads" / "master.zip") in message
+    assert not (tmp_path / "a" / ".downloads" / "master.zip.extracted").exists()  # a re-run extracts and checks again
+
+    archive, meta = esc50_zip(clips=[r.split(",")[0] for r in ESC_ROWS[:2]])  # one listed clip not in the archive
+    Files.files["master.zip"] = archive
+    with pytest.warns(ArchiveChanged), pytest.raises(CorruptArchive) as err:
+        download_dataset("esc50", esc50_source(server, "1" * 32, md5(meta)), tmp_path / "b")
+    assert "1 of 3 listed clips are missing" in str(err.value) and "2-100648-A-43.wav" in str(err.value)
+
+    archive, meta = esc50_zip(bad="1-100038-A-14.wav")  # one clip that does not decode
+    Files.files["master.zip"] = archive
+    with pytest.raises(CorruptArchive, match=r"unreadable: .*1-100038-A-14\.wav"):
+        download_dataset("esc50", esc50_source(server, md5(archive), md5(meta)), tmp_path / "c")
+    assert len(esc50.load_esc50(tmp_path / "c").items) == 3  # on disk, but not a good copy
+
+
+def test_other_sources_still_refuse_an_archive_with_another_md5(server, tmp_path):
+    from zsbench.tasks.downloads import SOURCES
+
+    assert [t for t, s in SOURCES.items() if s.by_content] == ["esc50"]
+    archive, _ = esc50_zip()
+    Files.files["x.zip"] = archive
+    with pytest.raises(DownloadError, match="corrupt or not the expected one"):
+        download_dataset("fake", DatasetSource(archives=(Archive(f"{server}/x.zip", md5="2" * 32),)), tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# TUT Acoustic Scenes 2017: two Zenodo records (development and evaluation sets)
+# ---------------------------------------------------------------------------------------------
+
+def test_tut2017_both_sets_from_zenodo_api(server, tmp_path):
+    """tut2017 lists its files through Zenodo's API, for both records; the md5s come from there,
+    and the extracted sets load as the task's two splits."""
+    import dataclasses
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from zsbench.datasets import verify
+    from zsbench.tasks import tut2017
+    from zsbench.tasks.downloads import SOURCES
+
+    def wav(seed: int) -> bytes:
+        buf = io.BytesIO()
+        sf.write(buf, np.random.default_rng(seed).normal(0, 0.1, 2205).astype(np.float32), 44100, format="WAV")
+        return buf.getvalue()
+
+    dev, ev = "TUT-acoustic-scenes-2017-development", "TUT-acoustic-scenes-2017-evaluation"
+    zips = {
+        f"{dev}.meta.zip": a_zip({f"{dev}/meta.txt": b"audio/b020_90_100.wav\tbeach\tb020\n"
+                                                     b"audio/a001_10_20.wav\tcity_center\ta001\n",
+                                  f"{dev}/evaluation_setup/fold1_evaluate.txt": b"audio/a001_10_20.wav\tcity_center\n"}),
+        f"{dev}.audio.1.zip": a_zip({f"{dev}/audio/b020_90_100.wav": wav(0)}),
+        f"{dev}.audio.2.zip": a_zip({f"{dev}/audio/a001_10_20.wav": wav(1)}),
+        f"{dev}.doc.zip": b"not fetched",  # not matched by the source's patterns
+        f"{ev}.meta.zip": a_zip({f"{ev}/meta.txt": b"audio/1.wav\tcafe/restaurant\r\naudio/2.wav\ttram\r\n"}),
+        f"{ev}.audio.1.zip": a_zip({f"{ev}/audio/1.wav": wav(2), f"{ev}/audio/2.wav": wav(3)}),
+    }
+    records = {"400515": [n for n in zips if n.startswith(dev)], "1040168": [n for n in zips if n.startswith(ev)]}
+    for record, names in records.items():
+        for n in names:
+            Files.files[n] = Files.files[f"api/records/{record}/files/{n}/content"] = zips[n]
+        Files.files[f"api/records/{record}"] = json.dumps({"id": int(record), "files": [
+            {"key": n, "size": len(zips[n]), "checksum": f"md5:{md5(zips[n])}",
+             "links": {"self": f"{server}/api/records/{record}/files/{n}/content"}} for n in names]}).encode()
+    listed = SOURCES["tut2017"].zenodo_records
+    assert [r.record for r in listed] == ["400515", "1040168"]
+    source = dataclasses.replace(SOURCES["tut2017"], zenodo=tuple(
+        dataclasses.replace(r, api=f"{server}/api/records") for r in listed))
+    root = download_dataset("tut2017", source, tmp_path / "data")
+    assert not any("doc.zip" in s for s in Files.served)
+    task = tut2017.load_tut2017(root)
+    assert [task.labels[it.targets[0]] for it in task.items] == ["city center"]
+    evaluation = tut2017.load_tut2017(root, split="evaluation")
+    assert [evaluation.labels[it.targets[0]] for it in evaluation.items] == ["cafe/restaurant", "tram"]
+    report = verify("tut2017", SOURCES["tut2017"], root)
+    assert report.ok and report.listed == report.present == 1
+
+    Files.files["api/records/1040168"] = b"<html>maintenance</html>"  # the second record's list is fetched too
+    with pytest.raises(ValueError, match=r"^tut2017: Zenodo's file list .*1040168.* was not JSON"):
+        download_dataset("tut2017", source, tmp_path / "other")

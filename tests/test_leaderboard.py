@@ -20,7 +20,8 @@ TEMPLATE = "This is a sound of {label}."
 
 def record(model="m1", task="t1", acc=0.5, strategy="template", created="2026-01-01T00:00:00Z", run_id="r",
            bank="b1", fp="f1", version="1", ci=None, seed=0, n=None, crop="seeded", task_params=None,
-           values=None, per_class=None, sweep=None, templates=None, config=None) -> RunRecord:
+           values=None, per_class=None, sweep=None, templates=None, config=None, checkpoint=None, source=None,
+           protocol=None, training=None) -> RunRecord:
     params = {"pooling": "embedding-mean"}
     if strategy in ("augmented", "description"):
         params.update(bank_sha256=f"sha-{bank}", bank=f"/x/{bank}.json", seed=seed)
@@ -31,10 +32,12 @@ def record(model="m1", task="t1", acc=0.5, strategy="template", created="2026-01
     headline = "t2a_R@1" if values and "t2a_R@1" in values else "accuracy"
     rec = RunRecord(
         run_id=run_id, created=created, config=config or {}, seed=seed,
-        model={"name": model, "fingerprint": fp, "meta": {"templates": [TEMPLATE]}},
+        model={"name": model, "fingerprint": fp, "meta": {"templates": [TEMPLATE]}, "checkpoint": checkpoint,
+               "training": training or {}},
         task={"id": task, "version": version, "params": task_params or {},
-              "metric": "retrieval" if headline == "t2a_R@1" else "accuracy"},
-        prompts={"strategy": strategy, "params": params, "bank_hash": f"{bank}-{seed}" if "seed" in params else bank},
+              "metric": "retrieval" if headline == "t2a_R@1" else "accuracy", "protocol": protocol or {}},
+        prompts={"strategy": strategy, "params": params, "bank_hash": f"{bank}-{seed}" if "seed" in params else bank,
+                 "source": source or {}},
         preprocessing={"sample_rate": 16000, "clip": {"seconds": 10.0}, "crop": crop, "seed": seed,
                        "key": f"k-{crop}-{seed}"},
         metrics={"headline": headline, "values": values or {"accuracy": acc}, "ci": ci, "per_class": per_class or {}},
@@ -145,43 +148,124 @@ def test_sweep_picks_the_latest_sweep_or_the_one_named():
         render([record()], table="sweep")
 
 
+SHA = "ab" * 32
 SMALL_PUBLISHED = {
-    "protocols": {"esc50": {"folds": [1, 2, 3, 4, 5]}},
+    "protocols": {"esc50": {"classes": 50, "clips": 2000, "params": {"folds": [1, 2, 3, 4, 5]}, "metric": "accuracy"},
+                  "nsynth": {"classes": 10, "clips": 4096, "metric": "accuracy"},
+                  "fsd50k": {"classes": 200, "clips": 10231, "metric": "mAP"}},
     "classification": [
-        {"name": "ReCLAP", "group": "w/o prompt aug.", "source": "paper, Table II", "values": {"esc50": 90.0},
-         "match": {"models": ["reclap"], "prompts": "template"}},
+        {"name": "ReCLAP", "group": "w/o prompt aug.", "source": "paper, Table II",
+         "values": {"esc50": 90.0, "nsynth": 11.4, "fsd50k": 27.2}, "match": {"models": ["reclap"], "prompts": "template"},
+         "setting": {"weights": {"file": "base_rewritten.pt", "sha256": SHA},
+                     "prompts": {"template": "This is a sound of {label}"}}},
         {"name": "ReCLAP + prompt aug", "group": "w/ prompt aug.", "source": "paper, Table II",
-         "values": {"esc50": 92.8, "us8k": 95.2}, "match": {"models": ["reclap"], "prompts": "augmented", "n": 2}}],
+         "values": {"esc50": 92.8, "us8k": 95.2}, "match": {"models": ["reclap"], "prompts": "augmented", "n": 2},
+         "setting": {"weights": {"file": "base_rewritten.pt", "sha256": SHA},
+                     "prompts": {"bank": "authors' GPT-4o bank, unpublished"}}},
+        {"name": "Other", "group": "w/o prompt aug.", "source": "a README", "values": {"esc50": 80.0},
+         "match": {"models": ["other"], "prompts": "template"}, "setting": {"weights": "unknown", "prompts": "unknown"}}],
     "sweep": [{"name": "ReCLAP", "axis": "n", "column": "average", "tasks": ["t1", "t2"], "source": "paper, Table IV",
                "match": {"models": ["m1"], "prompts": "augmented"}, "values": {"1": 48.56, "2": 52.22}}],
 }
+FULL = {"folds": [1, 2, 3, 4, 5]}
 
 
-def test_published_rows_and_differences_only_where_model_and_protocol_match():
-    full = {"folds": [1, 2, 3, 4, 5]}
-    recs = [record("reclap", "esc50", 0.91, "augmented", n=2, task_params=full, run_id="a"),
-            record("reclap", "esc50", 0.95, task_params={"folds": [1]}, run_id="b"),  # fold 1 only: no difference
-            record("reclap", "esc50", 0.93, task_params=full, templates=["{label}"], run_id="c")]  # own wording
-    table = tables.classification(recs, published=pub.parse(SMALL_PUBLISHED))
-    assert to_markdown(table) == (
-        "| model · prompts | esc50 | us8k |\n"
-        "|---|---:|---:|\n"
-        "| *w/o prompt aug.* | | |\n"
-        "| reclap · template | **95.00** | – |\n"
-        "| reclap · template “{label}” | <u>93.00</u> | – |\n"
-        "| ReCLAP (published) | 90.0 | – |\n"
-        "| *w/ prompt aug.* | | |\n"
-        "| reclap · augmented N=2 | 91.00 | – |\n"
-        "| Δ vs ReCLAP + prompt aug | -1.80 | – |\n"
-        "| ReCLAP + prompt aug (published) | 92.8 | **95.2** |\n")
+def reclap_run(task="esc50", acc=0.91, sha=SHA, template="This is a sound of {label}", classes=50, clips=2000,
+               metric="accuracy", strategy="template", task_params=FULL, **kw) -> RunRecord:
+    """A run that says what produced it, as runner.py records it; by default the published ReCLAP row's setting."""
+    source = ({"kind": "template", "templates": [template]} if strategy == "template"
+              else {"kind": "bank", "bank_sha256": "sha-ours", "provenance": {"generator": "Claude"}})
+    rec = record("reclap", task, acc, strategy, task_params=task_params,
+                 checkpoint={"file": "base_rewritten.pt", "sha256": sha, "default": False}, source=source,
+                 protocol={"classes": classes, "clips": clips, "metric": metric}, **kw)
+    rec.metrics["headline"] = metric
+    rec.metrics["values"] = {metric: acc}
+    return rec
+
+
+def delta_row(recs, explain=False) -> str:
+    text = to_markdown(tables.classification(recs, published=pub.parse(SMALL_PUBLISHED)), explain=explain)
+    return text
+
+
+@pytest.mark.parametrize("change,marker,words", [
+    ({}, None, None),  # the one fully matching case: a difference is shown
+    ({"sha": "cd" * 32}, "≠weights", "the run loaded base_rewritten.pt (sha256 cdcdcdcdcdcd…); the published number used base_rewritten.pt (sha256 abababababab…)"),
+    ({"template": "This is a sound of {label}."}, "≠template", "the run used template(s) ['This is a sound of {label}.']; the published number used 'This is a sound of {label}'"),
+    ({"task": "nsynth", "classes": 11, "clips": 4096}, "≠protocol: 11 vs 10 classes", "the run scored 11 classes; the published number 10"),
+    ({"clips": 400, "task_params": {"folds": [1]}}, "≠protocol: 400 vs 2000 clips", "the run scored 400 clips; the published number 2000"),
+    ({"task": "fsd50k", "classes": 200, "clips": 10231}, "≠metric", "the run's headline metric is accuracy; the published number's is mAP"),
+    ({"strategy": "augmented", "n": 2}, "≠bank", "the published number used the authors' GPT-4o bank, unpublished"),
+])
+def test_each_difference_is_a_marker_and_only_the_full_match_gets_a_delta(change, marker, words):
+    rec = reclap_run(**change)
+    text = delta_row([rec], explain=True)
+    header = [c.strip() for c in text.splitlines()[0].split("|")]
+    row = "| Δ vs ReCLAP + prompt aug |" if rec.prompts["strategy"] == "augmented" else "| Δ vs ReCLAP |"
+    delta = next(line for line in text.splitlines() if line.startswith(row))
+    cell = delta.split("|")[header.index(rec.task["id"])].strip()
+    if marker is None:
+        assert cell == "+1.00" and "Markers:" not in text
+    else:
+        assert marker in cell and not re.search(r"[+-]\d", cell)
+        assert words in text and "Markers: ≠X: our runs differ from the published setting in X" in text
+
+
+def test_a_reclap_run_with_any_other_checkpoint_or_a_default_download_mismatch_is_not_differenced():
+    other = reclap_run(sha="ef" * 32)
+    other.model["checkpoint"] = {"file": "my_finetune.pt", "sha256": "ef" * 32, "default": False}
+    assert "≠weights" in delta_row([other])
+    unknown = record("other", "esc50", 0.8, task_params=FULL, checkpoint={"file": "x.pt", "sha256": "00", "default": True},
+                     source={"kind": "template", "templates": [TEMPLATE]},
+                     protocol={"classes": 50, "clips": 2000, "metric": "accuracy"})
+    line = next(x for x in delta_row([unknown]).splitlines() if x.startswith("| Δ vs Other"))
+    assert "?weights ?prompts" in line  # what the source does not say cannot match
+
+
+def test_training_overlap_marks_our_cell_and_explain_says_why():
+    rec = reclap_run(training={"overlaps": {"esc50": "checkpoint selected by ESC-50 accuracy"}})
+    text = delta_row([rec], explain=True)
+    assert "| reclap · template | <u>91.00 †</u> |" in text
+    assert "  - †: reclap on esc50: checkpoint selected by ESC-50 accuracy" in text
+    assert "†: the model was trained or its checkpoint selected on data overlapping this task" in text
+    from zsbench.leaderboard.table import to_csv, to_json
+
+    table = tables.classification([rec], published=pub.parse(SMALL_PUBLISHED))
+    assert "esc50: †" in to_csv(table)
+    cells = [c for g in json.loads(to_json(table))["groups"] for r in g["rows"] for c in r["cells"].values()]
+    assert any(c["markers"] == ["†"] and "ESC-50" in c["why"][0] for c in cells)
+
+
+def test_csv_and_html_carry_the_markers():
+    from zsbench.leaderboard.html import _table as table_html
+    from zsbench.leaderboard.table import to_csv
+
+    table = tables.classification([reclap_run(sha="cd" * 32)], published=pub.parse(SMALL_PUBLISHED))
+    csv_text = to_csv(table)
+    assert "Δ vs ReCLAP,w/o prompt aug.,delta,≠weights" in csv_text
+    html = table_html(table, False)
+    assert "≠weights" in html and "the run loaded base_rewritten.pt" in html
 
 
 def test_published_sweep_column_and_difference():
     table = tables.sweep(_sweep_records(), published=pub.parse(SMALL_PUBLISHED))
     lines = to_markdown(table).splitlines()
-    assert lines[0] == "| N | t1 | t2 | average | ReCLAP average (published) | Δ average vs ReCLAP |"
-    assert lines[2].endswith("| <u>32.50 ± 3.54</u> | 48.56 | -16.06 |")
+    # the published row names no weights or prompts: set beside ours, never differenced
+    assert lines[0] == "| N | t1 | t2 | average | ReCLAP average (published) |"
+    assert lines[2].endswith("| <u>32.50 ± 3.54</u> | 48.56 |")
     assert "ReCLAP average (published): paper, Table IV." in lines
+    assert any(x.startswith("Δ average vs ReCLAP not shown: ?weights ?prompts") for x in lines)
+    matching = {**SMALL_PUBLISHED, "sweep": [{**SMALL_PUBLISHED["sweep"][0], "setting": {
+        "weights": {"file": "w.pt", "sha256": SHA}, "prompts": {"bank": "b", "bank_sha256": "sha-b1"}},
+        "protocol": {"t1": {"metric": "accuracy"}, "t2": {"metric": "accuracy"}}}]}
+    recs = _sweep_records()
+    for r in recs:
+        r.model["checkpoint"] = {"file": "w.pt", "sha256": SHA, "default": False}
+        r.prompts["source"] = {"kind": "bank", "bank_sha256": "sha-b1"}
+        r.task["protocol"] = {"classes": 5, "clips": 10, "metric": "accuracy"}
+    lines = to_markdown(tables.sweep(recs, published=pub.parse(matching))).splitlines()
+    assert lines[0].endswith("| ReCLAP average (published) | Δ average vs ReCLAP |")
+    assert lines[2].endswith("| <u>32.50 ± 3.54</u> | 48.56 | -16.06 |")
 
 
 def test_shipped_published_numbers_have_sources_and_cover_the_papers_tables():
@@ -191,13 +275,18 @@ def test_shipped_published_numbers_have_sources_and_cover_the_papers_tables():
                                                   "tut2018": 67.4, "audioset": 26.1, "nsynth": 14.7}
     assert "vggsound" not in rows["CoLLAT"].values  # "-" in the paper is absent, not zero
     assert rows["MS-CLAP 2023"].values == {"esc50": 93.9} and "microsoft/CLAP" in rows["MS-CLAP 2023"].source
-    assert rows["LAION 630k-audioset-best, ESC-50 fold 1"].protocol == {"esc50": {"folds": [1]}}
+    assert rows["LAION 630k-audioset-best, ESC-50 fold 1"].protocol == {"esc50": {"clips": 400, "params": {"folds": [1]}}}
+    assert rows["ReCLAP + prompt aug"].setting["prompts"] == {"bank": "authors' GPT-4o bank, unpublished"}
+    assert rows["Wav2CLIP"].setting == {"weights": "unknown", "prompts": "unknown"}  # not guessed
+    assert numbers.protocol(rows["ReCLAP"], "nsynth")["classes"] == 10
     assert numbers.rows("retrieval")[0].values["audiocaps:t2a_R@1"] == 37.1
     assert numbers.rows("sweep")[0].values == {"1": 48.56, "2": 52.22, "3": 49.37, "4": 47.24, "5": 44.35}
     assert all(r.source for shape in ("classification", "retrieval", "sweep") for r in numbers.rows(shape))
     text = render([record("reclap", "esc50", 0.9, "augmented", n=2, task_params={"folds": [1, 2, 3, 4, 5]})],
                   published=True, tasks=["esc50"])
-    assert "| Δ vs ReCLAP + prompt aug | -2.80 |" in text and "| Wav2CLIP (published) | 41.4 |" in text
+    # our bank is not the authors' unpublished one: beside it, never differenced
+    line = next(x for x in text.splitlines() if x.startswith("| Δ vs ReCLAP + prompt aug |"))
+    assert "≠bank" in line and "| Wav2CLIP (published) | 41.4 |" in text
 
 
 def test_ci_csv_and_json():
@@ -252,3 +341,17 @@ def test_html_page_is_self_contained():
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2 and page.count('<table class="lb"') == 2
     assert not re.findall(r'(?:src|href)="(?!#|data:)', page)  # nothing fetched: no external file or link
     assert build_table(recs, "sweep").shape == "sweep"
+
+
+def test_weights_rule_by_file_name_where_no_checksum_is_published():
+    from zsbench.leaderboard.compare import _weights
+
+    setting = {"file": "630k-audioset-best.pt", "sha256": None}
+    rec = record()
+    rec.model["checkpoint"] = {"file": "630k-audioset-best.pt", "sha256": "12" * 32, "default": True}
+    assert _weights(setting, rec) is None  # the adapter's own download of the released file
+    rec.model["checkpoint"]["default"] = False
+    assert _weights(setting, rec).marker == "?weights"  # the right name, but nothing to verify it against
+    rec.model["checkpoint"]["file"] = "epoch_10.pt"
+    assert _weights(setting, rec).marker == "≠weights"
+    assert _weights("unknown", rec).marker == "?weights"

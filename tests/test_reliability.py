@@ -155,6 +155,7 @@ def test_full_disk_mid_run_completes_without_the_cache_and_says_so(setup, tmp_pa
                           preexec_fn=_limit_file_size(48 << 10))
     assert done.returncode == 0, done.stderr
     assert "could not write the embedding cache" in done.stderr and "continuing without it" in done.stderr
+    assert "RuntimeWarning" not in done.stderr and ".py:" not in done.stderr  # the CLI's one-line warning format
     [record] = _valid_records(tmp_path / "results")
     assert record.metrics == setup[2]
     assert not record.cache["enabled"] and "could not write" in record.cache["disabled_reason"]
@@ -167,6 +168,7 @@ def test_unusable_cache_folder_runs_without_it_and_says_so(setup, tmp_path):
     done = subprocess.run(_cmd(setup, tmp_path, "run"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "running without a cache" in done.stderr and "--cache-dir or ZSBENCH_CACHE" in done.stderr
+    assert "warning: " in done.stderr and "RuntimeWarning" not in done.stderr and ".py:" not in done.stderr  # one clean line
     [record] = _valid_records(tmp_path / "results")
     assert record.metrics == setup[2] and record.cache["disabled_reason"]
 

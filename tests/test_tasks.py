@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from zsbench.registry import TASKS
-from zsbench.tasks import audiocaps, audioset, clotho, cochlscene, esc50, fsd50k, nsynth, tut, us8k, vggsound
+from zsbench.tasks import (audiocaps, audioset, clotho, cochlscene, esc50, fsd50k, nsynth, tut, tut2017, us8k,
+                           vggsound)
 from zsbench.tasks._meta import DataWarning, MetadataError, MissingAudioError
 from zsbench.tasks.base import MissingDataError
 
-TASK_IDS = ["esc50", "us8k", "fsd50k", "tut2018", "tau2019", "vggsound", "audioset", "nsynth", "cochlscene",
-            "audiocaps", "clotho"]
+TASK_IDS = ["esc50", "us8k", "fsd50k", "tut2018", "tau2019", "tut2017", "vggsound", "audioset", "nsynth",
+            "cochlscene", "audiocaps", "clotho"]
+YOUTUBE_TASKS = ["vggsound", "audioset", "audiocaps"]
 
 
 def data(shared: Path, name: str) -> Path:
@@ -58,9 +60,10 @@ def test_every_task_is_registered_and_says_how_to_get_its_data(task_id):
 
 
 def test_task_metadata_fields():
-    for module in (esc50, us8k, fsd50k, vggsound, audioset, nsynth, cochlscene, audiocaps, clotho):
+    for module in (esc50, us8k, fsd50k, vggsound, audioset, nsynth, cochlscene, audiocaps, clotho, tut2017):
         meta = module.META
-        assert meta.version == "1" and meta.citation.startswith("@") and meta.license and meta.homepage
+        assert meta.citation.startswith("@") and meta.license and meta.homepage
+        assert meta.version == ("2" if module is nsynth else "1")  # nsynth 2: the 10 test-split families
     assert [e["meta"].id for e in tut.EDITIONS.values()] == ["tut2018", "tau2019"]
 
 
@@ -166,10 +169,78 @@ def test_nsynth_families(shared, tmp_path):
     write(tmp_path / "nsynth-test/examples.json", json.dumps({
         "bass_synthetic_068-049-025": {"instrument_family_str": "bass", "instrument_family": 0},
         "vocal_acoustic_000-060-075": {"instrument_family_str": "vocal", "instrument_family": 10}}))
-    md = nsynth.read_metadata(tmp_path)
+    md = nsynth.read_metadata(tmp_path, classes="all")
     assert md.raw_labels == official and len(md.labels) == 11 and md.labels[9] == "synth lead"
     assert [e.targets for e in md.entries] == [(0,), (10,)]
-    assert set(reclap(shared, "nsynth.txt")) == set(official) - {"synth_lead"}  # ReCLAP lists 10
+    default = nsynth.read_metadata(tmp_path)  # the paper's 10: the families of the test split
+    assert set(default.raw_labels) == set(reclap(shared, "nsynth.txt")) == set(official) - {"synth_lead"}
+    assert default.raw_labels == [f for f in official if f != "synth_lead"]  # NSynth's id order kept
+    assert [default.labels[e.targets[0]] for e in default.entries] == ["bass", "vocal"]
+
+
+NSYNTH_NOTES = {
+    "bass_synthetic_068-049-025": {"instrument_family_str": "bass", "instrument_family": 0},
+    "synth_lead_synthetic_000-100-127": {"instrument_family_str": "synth_lead", "instrument_family": 9},
+    "vocal_acoustic_000-060-075": {"instrument_family_str": "vocal", "instrument_family": 10}}
+
+
+def nsynth_layout(root: Path, notes: dict) -> Path:
+    write(root / "nsynth-test/examples.json", json.dumps(notes))
+    touch(*(root / "nsynth-test/audio" / f"{n}.wav" for n in notes))
+    return root
+
+
+def test_nsynth_scores_the_10_test_families_by_default_and_all_11_on_request(tmp_path):
+    nsynth_layout(tmp_path, {k: v for k, v in NSYNTH_NOTES.items() if "synth_lead" not in k})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the official test split has no synth_lead note: nothing dropped
+        task = nsynth.load_nsynth(tmp_path)
+    assert len(task.labels) == 10 and "synth lead" not in task.labels
+    assert task.params == {"classes": "test"} and task.coverage["dropped_notes"] == 0
+    assert task.meta.version == "2"
+    every = nsynth.load_nsynth(tmp_path, classes="all")
+    assert len(every.labels) == 11 and every.labels[9] == "synth lead" and every.params == {"classes": "all"}
+    assert [every.labels[it.targets[0]] for it in every.items] == ["bass", "vocal"]
+
+
+def test_nsynth_drops_notes_of_unscored_families_and_records_them(tmp_path):
+    nsynth_layout(tmp_path, NSYNTH_NOTES)
+    with pytest.warns(DataWarning, match=r"1 note\(s\) .*examples\.json.*synth_lead: 1.*classes=all"):
+        task = nsynth.load_nsynth(tmp_path)
+    assert [it.id for it in task.items] == ["bass_synthetic_068-049-025", "vocal_acoustic_000-060-075"]
+    assert task.coverage["dropped_notes"] == 1 and task.coverage["dropped_families"] == {"synth_lead": 1}
+    assert task.coverage["listed"] == 2 and task.coverage["unlisted"] == 0  # its audio is not "unlisted"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        every = nsynth.load_nsynth(tmp_path, classes="all")
+    assert len(every.items) == 3 and every.coverage["dropped_notes"] == 0
+
+
+def test_nsynth_classes_option_is_checked(tmp_path):
+    nsynth_layout(tmp_path, NSYNTH_NOTES)
+    with pytest.raises(ValueError, match=r"classes='ten': expected 'test' .* or 'all'"):
+        nsynth.load_nsynth(tmp_path, classes="ten")
+    with pytest.raises(ValueError, match=r"classes='ten'"):
+        nsynth.label_names(classes="ten")
+
+
+def test_label_names_pass_task_options_through():
+    from zsbench.tasks._meta import label_names
+
+    assert label_names("nsynth") == nsynth.label_names() and len(label_names("nsynth")) == 10
+    assert label_names("nsynth", classes="all") == nsynth.label_names(classes="all")
+    assert len(label_names("nsynth", classes="all")) == 11 and "synth lead" in label_names("nsynth", classes="all")
+    with pytest.raises(ValueError, match=r"task 'esc50': option\(s\) classes do not choose its labels"):
+        label_names("esc50", classes="all")
+    with pytest.raises(ValueError, match="no fixed label list"):
+        label_names("folder")
+
+
+def test_nsynth_bank_covers_both_class_sets():
+    from zsbench.prompt_strategies.bank import load_bank
+
+    bank = set(load_bank("nsynth").labels)
+    assert bank == set(nsynth.label_names(classes="all")) and bank > set(nsynth.label_names())
 
 
 def test_cochlscene_scenes(shared, tmp_path):
@@ -388,8 +459,239 @@ def test_vggsound_partial_root_reports_coverage(tmp_path):
     assert [it.id for it in task.items] == ["aaaaaaaaaaa_000010", "ccccccccccc_000030"]
     assert task.labels[task.items[0].targets[0]] == "dog barking"
     assert task.coverage["found"] == 2 and task.coverage["listed"] == 3 and task.coverage["missing"] == 1
-    with pytest.raises(MissingAudioError, match="require_all=false"):
-        vggsound.load_vggsound(tmp_path, require_all=True)
+    with pytest.raises(MissingAudioError, match=r"1 of the 3 audio files .*(?s:.*)Pass allow_missing=true"):
+        vggsound.load_vggsound(tmp_path, allow_missing=False)
+    with pytest.raises(MissingAudioError):
+        vggsound.load_vggsound(tmp_path, allow_missing="false")  # as --task-option gives it
+    assert "allow_missing" not in task.params  # scoring what is present is this task's default
     write(tmp_path / "test.csv", "aaaaaaaaaaa_000010.mp4,dog barking\nbbbbbbbbbbb_000000.mp4,dog barkin\n")
     with pytest.raises(MetadataError, match=r"test\.csv, line 2: unknown label 'dog barkin'"):
         vggsound.read_metadata(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# One partial-data policy: allow_missing, its default from TaskMeta.partial_data
+# ---------------------------------------------------------------------------------------------
+
+def meta_of(task_id: str):
+    import importlib
+
+    module = importlib.import_module(TASKS.get(task_id).__module__)
+    editions = getattr(module, "EDITIONS", {})
+    return editions[task_id]["meta"] if task_id in editions else module.META
+
+
+@pytest.mark.parametrize("task_id", TASK_IDS)
+def test_every_task_takes_allow_missing_with_its_default_from_the_meta(task_id):
+    import inspect
+
+    params = inspect.signature(TASKS.get(task_id)).parameters
+    assert "allow_missing" in params and params["allow_missing"].default is None  # None: the task's default
+    assert "require_all" not in params  # one name only
+    assert meta_of(task_id).partial_data == ("score-present" if task_id in YOUTUBE_TASKS else "refuse")
+
+
+def test_allows_missing_is_one_rule_for_both_kinds_of_task():
+    from zsbench.tasks._meta import allows_missing
+    from zsbench.tasks.base import TaskMeta
+
+    assert allows_missing(vggsound.META) is True and allows_missing(esc50.META) is False
+    for value, expected in [(True, True), ("true", True), ("1", True), (False, False), ("false", False), ("no", False)]:
+        assert allows_missing(vggsound.META, value) is expected and allows_missing(esc50.META, value) is expected
+    with pytest.raises(ValueError, match=r"allow_missing='maybe': expected true or false"):
+        allows_missing(esc50.META, "maybe")
+    with pytest.raises(ValueError, match=r"task x: partial_data 'sometimes'"):
+        TaskMeta(id="x", version="1", description="", metric="accuracy", partial_data="sometimes")
+
+
+def test_archive_and_youtube_defaults_and_overrides_through_the_loaders(tmp_path):
+    esc = esc_layout(tmp_path / "esc", ["1-1-A-0.wav,1,0,dog,True,1,A", "2-2-A-1.wav,2,1,rooster,False,2,A"],
+                     ["1-1-A-0.wav"])
+    with pytest.raises(MissingAudioError, match="allow_missing=true"):  # archive: refuses by default
+        esc50.load_esc50(esc)
+    with pytest.warns(DataWarning):
+        task = esc50.load_esc50(esc, allow_missing="true")  # as --task-option allow_missing=true gives it
+    assert len(task.items) == 1 and task.params["allow_missing"] is True
+    yt = tmp_path / "yt"
+    write(yt / "dataset/test.csv", "audiocap_id,youtube_id,start_time,caption\n1,aaaaaaaaaaa,0,a dog\n"
+                                   "2,bbbbbbbbbbb,0,a cat\n")
+    touch(yt / "audio/test/aaaaaaaaaaa.wav")
+    with pytest.warns(DataWarning, match="1 of 2"):  # YouTube: scores what is present by default
+        task = audiocaps.load_audiocaps(yt)
+    assert len(task.items) == 1 and "allow_missing" not in task.params
+    with pytest.raises(MissingAudioError, match="allow_missing=true"):
+        audiocaps.load_audiocaps(yt, allow_missing="false")
+
+
+# ---------------------------------------------------------------------------------------------
+# TUT Acoustic Scenes 2017
+# ---------------------------------------------------------------------------------------------
+
+TUT17_DEV = "TUT-acoustic-scenes-2017-development"
+TUT17_EVAL = "TUT-acoustic-scenes-2017-evaluation"
+TUT17_CLIPS = {"audio/b020_90_100.wav": "beach", "audio/a001_10_20.wav": "residential_area",
+               "audio/c001_0_10.wav": "cafe/restaurant", "audio/b003_0_10.wav": "city_center"}
+TUT17_EVAL_CLIPS = {"audio/1.wav": "tram", "audio/2.wav": "cafe/restaurant", "audio/3.wav": "forest_path"}
+
+
+def short_wav(path: Path, seed: int) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.random.default_rng(seed).normal(0, 0.1, 4410).astype(np.float32), 44100, subtype="PCM_16")
+
+
+def tut2017_tree(root: Path) -> Path:
+    """The official layout of both sets (meta.txt, fold-1 evaluate list), with short generated wavs."""
+    dev = root / TUT17_DEV
+    write(dev / "meta.txt", "".join(f"{n}\t{s}\t{n[6:10]}\n" for n, s in TUT17_CLIPS.items()))
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/c001_0_10.wav\tcafe/restaurant\n"
+                                                       "audio/b003_0_10.wav\tcity_center\n")
+    write(dev / "evaluation_setup/fold1_train.txt", "audio/b020_90_100.wav\tbeach\naudio/a001_10_20.wav\t"
+                                                    "residential_area\n")
+    evaluation = root / TUT17_EVAL
+    write(evaluation / "meta.txt", "".join(f"{n}\t{s}\r\n" for n, s in TUT17_EVAL_CLIPS.items()))  # CRLF
+    for k, name in enumerate([*TUT17_CLIPS, *TUT17_EVAL_CLIPS]):
+        short_wav((dev if k < len(TUT17_CLIPS) else evaluation) / name, k)
+    return root
+
+
+def test_tut2017_development_fold1_by_default(tmp_path):
+    tut2017_tree(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fold's other clips are listed in meta.txt: no warning
+        task = tut2017.load_tut2017(tmp_path)
+    assert [it.id for it in task.items] == ["audio/c001_0_10.wav", "audio/b003_0_10.wav"]
+    assert [task.labels[it.targets[0]] for it in task.items] == ["cafe/restaurant", "city center"]
+    assert task.labels == tut2017.label_names() and len(task.labels) == 15
+    assert task.params == {"split": "development", "fold": 1} and task.meta.id == "tut2017"
+    assert task.coverage == {"listed": 2, "found": 2, "missing": 0, "unlisted": 0}
+    same = tut2017.load_tut2017(tmp_path / TUT17_DEV)  # the set's folder itself as the root
+    assert [it.path for it in same.items] == [it.path for it in task.items]
+
+
+def test_tut2017_evaluation_set(tmp_path):
+    tut2017_tree(tmp_path)
+    task = tut2017.load_tut2017(tmp_path, split="evaluation")
+    assert [it.id for it in task.items] == list(TUT17_EVAL_CLIPS)
+    assert [task.labels[it.targets[0]] for it in task.items] == ["tram", "cafe/restaurant", "forest path"]
+    assert task.params == {"split": "evaluation"}
+    assert tut2017.load_tut2017(tmp_path, split="eval").params == {"split": "evaluation"}
+    with pytest.raises(ValueError, match=r"split='test': expected 'development' .* or 'evaluation'"):
+        tut2017.load_tut2017(tmp_path, split="test")
+
+
+def test_tut2017_unknown_or_contradicting_scene_names_file_and_line(tmp_path):
+    tut2017_tree(tmp_path)
+    dev = tmp_path / TUT17_DEV
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/c001_0_10.wav\tcafe/restaurant\n"
+                                                       "audio/b003_0_10.wav\tcity centre\n")
+    with pytest.raises(MetadataError, match=r"fold1_evaluate\.txt, line 2: unknown label 'city centre' \(not one of "
+                                            r"the 15 labels of labels/tut2017\.json\)"):
+        tut2017.load_tut2017(tmp_path)
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/c001_0_10.wav\tbeach\n")
+    with pytest.raises(MetadataError, match=r"fold1_evaluate\.txt, line 1: audio/c001_0_10\.wav is 'beach' here but "
+                                            r"'cafe/restaurant' in .*meta\.txt, line 3"):
+        tut2017.load_tut2017(tmp_path)
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/zzz.wav\tbeach\n")
+    with pytest.raises(MetadataError, match=r"fold1_evaluate\.txt, line 1: audio/zzz\.wav is not listed in"):
+        tut2017.load_tut2017(tmp_path)
+    write(dev / "evaluation_setup/fold1_evaluate.txt", "audio/c001_0_10.wav\n")
+    with pytest.raises(MetadataError, match=r"fold1_evaluate\.txt, line 1: no value for column\(s\) 'scene_label'"):
+        tut2017.load_tut2017(tmp_path)
+    write(tmp_path / TUT17_EVAL / "meta.txt", "audio/1.wav\ttram\r\naudio/2.wav\tairport\r\n")
+    with pytest.raises(MetadataError, match=rf"{TUT17_EVAL}.meta\.txt, line 2: unknown label 'airport'"):
+        tut2017.load_tut2017(tmp_path, split="evaluation")
+
+
+def test_tut2017_missing_data_and_clips(tmp_path):
+    with pytest.raises(MissingDataError) as err:
+        tut2017.load_tut2017(tmp_path)
+    assert "fold1_evaluate.txt" in str(err.value) and "zsbench data download tut2017" in str(err.value)
+    tut2017_tree(tmp_path)
+    (tmp_path / TUT17_DEV / "audio/b003_0_10.wav").unlink()
+    with pytest.raises(MissingAudioError, match=r"1 of the 2 audio files(?s:.*)b003_0_10\.wav(?s:.*)allow_missing=true"):
+        tut2017.load_tut2017(tmp_path)
+    with pytest.warns(DataWarning, match="1 of 2 listed clips found"):
+        task = tut2017.load_tut2017(tmp_path, allow_missing=True)
+    assert task.params["allow_missing"] is True and len(task.items) == 1
+
+
+def test_tut2017_labels_bank_and_registration():
+    from typer.testing import CliRunner
+
+    from zsbench.cli import app
+    from zsbench.prompt_strategies.bank import load_bank
+    from zsbench.tasks._meta import label_names
+
+    assert label_names("tut2017") == list(load_bank("tut2017").labels)  # the shipped bank's 15 labels
+    assert "cafe/restaurant" in label_names("tut2017") and "city center" in label_names("tut2017")
+    assert "tut2017" in tut.__doc__  # tut2018 keeps the paper's column and points at the 2017 task
+    listing = CliRunner().invoke(app, ["tasks"])
+    assert listing.exit_code == 0 and "tut2017" in listing.output and "TUT Acoustic Scenes 2017" in listing.output
+
+
+def test_tut2017_labels_are_reclaps_tut_txt(shared):
+    from zsbench.tasks import _meta
+
+    assert _meta.load_sidecar("tut2017")["scenes"] == reclap(shared, "tut.txt")  # same names, same order
+
+
+# ---------------------------------------------------------------------------------------------
+# The folder task
+# ---------------------------------------------------------------------------------------------
+
+def test_folder_with_one_label_warns_that_accuracy_is_trivial(tmp_path):
+    from zsbench.tasks.folder import SingleLabelWarning, load_folder
+
+    touch(tmp_path / "tree/dog/a.wav", tmp_path / "tree/dog/b.flac")
+    with pytest.warns(SingleLabelWarning, match=r"only one label \('dog'\).*trivially 100 %"):
+        task = load_folder(tmp_path / "tree")
+    assert task.labels == ["dog"] and len(task.items) == 2
+    table = write(tmp_path / "one.csv", f"{tmp_path}/tree/dog/a.wav,dog\n{tmp_path}/tree/dog/b.flac,dog\n")
+    with pytest.warns(SingleLabelWarning, match=r"one\.csv has only one label"):
+        load_folder(table)
+    touch(tmp_path / "tree/cat/c.wav")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_folder(tmp_path / "tree").labels == ["cat", "dog"]
+
+
+def test_empty_folder_names_every_accepted_extension(tmp_path):
+    from zsbench.tasks.folder import AUDIO_SUFFIXES, load_folder
+
+    (tmp_path / "empty").mkdir()
+    touch(tmp_path / "empty/dog/notes.txt")
+    with pytest.raises(MissingDataError) as err:
+        load_folder(tmp_path / "empty")
+    message = str(err.value)
+    assert all(f"*{suffix}" in message for suffix in AUDIO_SUFFIXES) and len(AUDIO_SUFFIXES) >= 6
+    assert str(tmp_path / "empty") in message and "subfolder named after the class" in message
+    touch(tmp_path / "empty/loose.wav")
+    with pytest.raises(MissingDataError, match=r"1 audio file\(s\) lie directly in .*loose\.wav"):
+        load_folder(tmp_path / "empty")
+
+
+def test_audio_file_as_data_root_says_what_data_root_expects(tmp_path):
+    from zsbench.tasks.folder import load_folder
+
+    clip = tmp_path / "bark.wav"
+    short_wav(clip, 0)
+    with pytest.raises(ValueError) as err:
+        load_folder(clip)
+    message = str(err.value)
+    assert f"{clip} is an audio file" in message and "--data-root" in message and "<label>" in message
+    assert "UTF-8" not in message
+    disguised = tmp_path / "clips.csv"  # audio, whatever its name says
+    disguised.write_bytes(clip.read_bytes())
+    with pytest.raises(ValueError, match=r"clips\.csv is an audio file"):
+        load_folder(disguised)
+    flac = tmp_path / "bark.data"
+    import soundfile as sf
+
+    sf.write(flac, sf.read(clip)[0], 44100, format="FLAC")
+    with pytest.raises(ValueError, match=r"bark\.data is an audio file"):
+        load_folder(flac)
+    text = write(tmp_path / "riff.csv", f"RIFF{clip},dog\n{clip},cat\n")  # text that starts like a WAV: a CSV
+    assert load_folder(text).labels == ["cat", "dog"]

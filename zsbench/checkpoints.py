@@ -65,18 +65,20 @@ class CheckpointSource:
 
 
 def resolve(spec: str | None, default: CheckpointSource | None = None, *, what: str = "checkpoint",
-            sha256: str | None = None, show_progress: bool = True) -> Path:
+            sha256: str | None = None, show_progress: bool = True, option: str = "--checkpoint PATH") -> Path:
     """A local file or folder for ``spec`` (``--checkpoint``), else for ``default``.
 
     ``spec`` may be a local path, an http(s) URL, or ``hf://REPO[/FILE]``. ``sha256`` checks a
     URL download; ``default.sha256`` checks only ``default.url`` (a URL the user names may be
-    other weights on purpose, e.g. a fine-tune).
+    other weights on purpose, e.g. a fine-tune). ``option`` is how the user passes the file
+    instead, as every error names it: ``--checkpoint PATH`` for weights, ``--model-option
+    tokenizer=FOLDER`` for a tokenizer.
     """
-    attempts = _attempts(spec, default, what, sha256, show_progress)
+    attempts = _attempts(spec, default, what, sha256, show_progress, option)
     hint = f"\nHow to get it: {default.how_to_get}" if default is not None and default.how_to_get else ""
     if not attempts:
-        raise CheckpointUnavailable(f"{what}: no checkpoint given; pass --checkpoint with a local path, "
-                                    f"an http(s) URL or hf://REPO[/FILE].{hint}")
+        raise CheckpointUnavailable(f"{what}: no checkpoint given; pass {option} (a local path, "
+                                    f"an http(s) URL or hf://REPO[/FILE]).{hint}")
     errors: list[CheckpointUnavailable] = []
     for attempt in attempts:
         try:
@@ -89,34 +91,34 @@ def resolve(spec: str | None, default: CheckpointSource | None = None, *, what: 
 
 
 def _attempts(spec: str | None, default: CheckpointSource | None, what: str, sha256: str | None,
-              show_progress: bool) -> list[Callable[[], Path]]:
+              show_progress: bool, option: str = "--checkpoint PATH") -> list[Callable[[], Path]]:
     """The ways to get the weights, in order of preference."""
     if spec is not None:
         scheme = spec.split("://", 1)[0].lower() if "://" in spec else ""
         if not scheme or scheme == "file":
             local = Path(urllib.request.url2pathname(urlparse(spec).path)) if scheme else Path(spec)
-            return [lambda: _local(local.expanduser(), what)]
+            return [lambda: _local(local.expanduser(), what, option)]
         if scheme in ("http", "https"):
             known = sha256 or (default.sha256 if default is not None and default.url == spec else None)
-            return [lambda: _download(spec, what, known, show_progress)]
+            return [lambda: _download(spec, what, known, show_progress, option)]
         if scheme == "hf":
             repo, filename = _parse_hub_spec(spec, what)
-            return [lambda: _hub(repo, filename, what)]
+            return [lambda: _hub(repo, filename, what, option)]
         raise CheckpointUnavailable(f"{what}: cannot fetch {spec}: unsupported scheme {scheme}://. "
-                                    "Pass --checkpoint with a local path, an http(s) URL or hf://REPO[/FILE].")
+                                    f"Use a local path, an http(s) URL or hf://REPO[/FILE] ({option}).")
     if default is None:
         return []
     attempts: list[Callable[[], Path]] = []
     if default.hub_repo:
-        attempts.append(lambda: _hub(default.hub_repo, default.hub_filename, what))
+        attempts.append(lambda: _hub(default.hub_repo, default.hub_filename, what, option))
     if default.url:
-        attempts.append(lambda: _download(default.url, what, sha256 or default.sha256, show_progress))
+        attempts.append(lambda: _download(default.url, what, sha256 or default.sha256, show_progress, option))
     return attempts
 
 
-def _local(path: Path, what: str) -> Path:
+def _local(path: Path, what: str, option: str = "--checkpoint PATH") -> Path:
     if not path.exists():
-        raise CheckpointUnavailable(f"{what}: {path} does not exist. Pass --checkpoint with the path to the weights.")
+        raise CheckpointUnavailable(f"{what}: {path} does not exist. Check the path given as {option}.")
     return path
 
 
@@ -127,9 +129,11 @@ def download_path(url: str) -> Path:
     return folder / (name if name not in ("", ".", "..") else "download")
 
 
-def _download(url: str, what: str, sha256: str | None, show_progress: bool) -> Path:
+def _download(url: str, what: str, sha256: str | None, show_progress: bool,
+              option: str = "--checkpoint PATH") -> Path:
     try:
-        return download.fetch(url, download_path(url), what=what, sha256=sha256, show_progress=show_progress)
+        return download.fetch(url, download_path(url), what=what, sha256=sha256, show_progress=show_progress,
+                              fix=f"Download it yourself and pass {option}.")
     except CheckpointUnavailable:
         raise
     except download.DownloadError as error:
@@ -152,7 +156,7 @@ def _parse_hub_spec(spec: str, what: str) -> tuple[str, str | None]:
     return rest, None
 
 
-def _hub(repo: str, filename: str | None, what: str) -> Path:
+def _hub(repo: str, filename: str | None, what: str, option: str = "--checkpoint PATH") -> Path:
     import huggingface_hub
     from huggingface_hub import constants, errors
 
@@ -173,21 +177,21 @@ def _hub(repo: str, filename: str | None, what: str) -> Path:
                else "the Hub could not be reached")
         message = (f"{what}: {label} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) and {why}. "
                    f"On a machine with internet run `{command}` "
-                   "and pass --checkpoint with the downloaded path, or set HF_HUB_CACHE to a cache that holds it.")
+                   f"and pass the downloaded path as {option}, or set HF_HUB_CACHE to a cache that holds it.")
     except errors.GatedRepoError:
         message = (f"{what}: {repo} is gated on the Hugging Face Hub: accept its terms on its Hub page and log in "
-                   "with `huggingface-cli login`, or pass --checkpoint PATH.")
+                   f"with `huggingface-cli login`, or pass {option}.")
     except errors.RepositoryNotFoundError:
         message = (f"{what}: the Hugging Face repo {repo} does not exist (or is private). "
-                   "Check the name, or pass --checkpoint PATH.")
+                   f"Check the name, or pass {option}.")
     except errors.RevisionNotFoundError:
-        message = f"{what}: the Hugging Face repo {repo} has no such revision. Pass --checkpoint PATH."
+        message = f"{what}: the Hugging Face repo {repo} has no such revision. Pass {option}."
     except errors.EntryNotFoundError:
         message = (f"{what}: the Hugging Face repo {repo} has no file {filename}. "
-                   "Check the name, or pass --checkpoint PATH.")
+                   f"Check the name, or pass {option}.")
     except (ValueError, OSError) as error:  # bad repo id, HTTP and connection errors
         message = (f"could not download {what} from the Hugging Face Hub ({label}): {download.reason(error)}. "
-                   f"Download it yourself (`{command}`) and pass --checkpoint PATH.")
+                   f"Download it yourself (`{command}`) and pass {option}.")
     raise CheckpointUnavailable(message)
 
 

@@ -16,6 +16,15 @@ from zsbench.cli_common import print_entries as _print_entries  # noqa: E402
 from zsbench.registry import UnknownNameError  # noqa: E402
 
 
+@app.callback()
+def _each_command(ctx: typer.Context) -> None:
+    # Warnings (partial data, a cache turned off) as one clean "warning: ..." line each, for the
+    # command line only: restored when the command ends, so zsbench.evaluate keeps Python's own.
+    from zsbench.cli_common import install_warning_format
+
+    ctx.call_on_close(install_warning_format())
+
+
 def _parse_kv(pairs: list[str], flag: str) -> dict:
     from zsbench.runner import parse_option_value
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import typer
 
 from zsbench.registry import UnknownNameError
@@ -19,9 +22,42 @@ def console():
 
 def fail(message: str, code: int = 2) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # escaped: messages quote paths and forms such as hf://REPO[/FILE], which are not markup
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the command line: ``warning: <message>`` on stderr, no
+    category, file, line number or source line. A message's own line breaks (hints) are kept."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    text = str(message).rstrip("\n")
+    if file is not None and file is not sys.stderr:  # someone asked for another stream: plain text there
+        try:
+            file.write(f"warning: {text}\n")
+        except OSError:
+            pass
+        return
+    Console(stderr=True, highlight=False).print(f"[bold yellow]warning:[/] {escape(text)}", markup=True, soft_wrap=True)
+
+
+def install_warning_format():
+    """Show warnings as :func:`show_warning` does, until the returned function is called.
+
+    For the command line only (installed when a ``zsbench`` command starts, restored when it
+    ends); the library API (``zsbench.evaluate``) keeps Python's own warning display."""
+    previous = warnings.showwarning
+    warnings.showwarning = show_warning
+
+    def restore() -> None:
+        if warnings.showwarning is show_warning:
+            warnings.showwarning = previous
+
+    return restore
 
 
 def report_failures(out, failures, total: int, ok: bool) -> None:

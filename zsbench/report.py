@@ -10,14 +10,27 @@ if TYPE_CHECKING:
     from zsbench.runner import RunResult
 
 
+def scored_text(task: dict) -> str:
+    """How many clips were scored, with the coverage when the task lists more clips than were
+    scored: ``1 of 15,446 listed clips scored (15,445 missing on disk)``."""
+    scored, skipped = task["n_scored"], task.get("n_skipped", 0)
+    coverage = task.get("coverage") or {}
+    listed = coverage.get("listed")
+    if isinstance(listed, int) and listed > scored:
+        missing = coverage.get("missing", 0)
+        text = f"{scored:,} of {listed:,} listed clips scored" + (f" ({missing:,} missing on disk)" if missing else "")
+    else:
+        text = f"{scored:,} clips scored"
+    return text + (f", {skipped:,} skipped as bad audio" if skipped else "")
+
+
 def print_run(console: "Console", result: "RunResult") -> None:
     from rich.table import Table
 
     rec = result.record
     meta = rec.model["meta"]
     console.print(f"[bold]model[/]  {rec.model['name']} — {meta['description']} (fingerprint {rec.model['fingerprint']})")
-    console.print(f"[bold]task[/]   {rec.task['id']} v{rec.task['version']}: {rec.task['n_scored']} clips scored"
-                  + (f", {rec.task['n_skipped']} skipped as bad audio" if rec.task["n_skipped"] else ""))
+    console.print(f"[bold]task[/]   {rec.task['id']} v{rec.task['version']}: {scored_text(rec.task)}")
     console.print(f"[bold]prompts[/] {rec.prompts['strategy']} ({rec.prompts['n_prompts']} prompts, "
                   f"bank {rec.prompts['bank_hash']}); crop {rec.preprocessing['crop']}, seed {rec.seed}")
     c = rec.cache

@@ -22,8 +22,8 @@ from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
 from zsbench.hub_datasets import data_source
 from zsbench.metrics import MetricReport
-from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores
-from zsbench.provenance import git_revision, package_versions
+from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores, prompt_source
+from zsbench.provenance import git_revision, package_versions, resampler_used, task_protocol, weights_identity
 from zsbench.registry import METRICS, MODELS, PROMPTS, TASKS
 from zsbench.results import RunRecord, ResultsStore
 from zsbench.shard import device_for as shard_device, embed_share, from_env as shard_rank
@@ -150,7 +150,7 @@ def classification_plan(config: RunConfig, model: AudioTextModel, task: Task) ->
         return scores, _targets(task, scored)
 
     record = {"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
-              "n_prompts": len(prompt_set.texts), "prompts": prompts}
+              "n_prompts": len(prompt_set.texts), "prompts": prompts, "source": prompt_source(strategy)}
     return TextPlan(prompt_set.texts, record, score)
 
 
@@ -164,7 +164,7 @@ def retrieval_plan(task: Task) -> TextPlan:
         return text[keep] @ audio.T, np.asarray([row[task.caption_item[j]] for j in keep], dtype=np.int64)
 
     record = {"strategy": "captions", "params": {}, "n_prompts": len(task.captions),
-              "bank_hash": bank_hash({"captions": task.captions})}
+              "bank_hash": bank_hash({"captions": task.captions}), "source": {"kind": "captions"}}
     return TextPlan(list(task.captions), record, score)
 
 
@@ -265,15 +265,17 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         run_id=uuid.uuid4().hex[:12],
         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         config=asdict(config),
-        model={"name": config.model, "fingerprint": fingerprint, "meta": model.meta.to_dict()},
+        model={"name": config.model, "fingerprint": fingerprint, "meta": model.meta.to_dict(),
+               "checkpoint": weights_identity(getattr(model, "weights_file", None), config.checkpoint),
+               "template_source": model.meta.template_source, "training": model.meta.training.to_dict()},
         task={"id": task.meta.id, "version": task.meta.version, "metric": task.meta.metric,
               "params": task.params, "data_root": str(task.data_root) if task.data_root else None,
               "n_items": len(task.items), "n_scored": len(scored), "n_skipped": len(audio.skipped),
               "skipped": [{"path": p, "problem": why} for p, why in audio.skipped], "coverage": task.coverage,
-              "source": data_source(task.data_root)},
+              "source": data_source(task.data_root), "protocol": task_protocol(task, len(scored), report)},
         prompts=plan.record,
         preprocessing={"sample_rate": prep.sample_rate, "clip": asdict(prep.policy), "crop": prep.crop,
-                       "seed": prep.seed, "key": prep.key()},
+                       "seed": prep.seed, "key": prep.key(), "resampler": resampler_used(prep.policy.resampler)},
         metrics=report.to_dict(),
         timings=timings,
         cache={"enabled": cache_enabled, "audio_dtype": store_dtype if cache_enabled else None,
