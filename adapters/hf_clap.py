@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -42,8 +41,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from zsbench.adapters import training_data
-from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
-                                   numpy_global_seed, state_digest)
+from zsbench.adapters.base import (KeyDifferences, LoadOptions, ModelMeta, check_device, check_options,
+                                   fingerprint_of, l2_normalize, numpy_global_seed, state_digest, weights_error)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -65,6 +64,9 @@ _CONFIG_FILES = ("config.json", "preprocessor_config.json", "tokenizer.json", "t
                  "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 FINGERPRINT_VERSION = 1  # bump when this adapter's computation changes
+OPTIONS = ("hub_id",)  # the model options it takes
+LOAD_HINT = "Pass --checkpoint with a folder written by ClapModel.save_pretrained."
+REFUSED_HINT = "Use model.safetensors, or a checkpoint saved with ClapModel.save_pretrained from a source you trust."
 
 
 def _how_to_get(repo: str) -> str:
@@ -127,35 +129,13 @@ def _check_folder(folder: Path) -> None:
     _weights_file(folder)
 
 
-def _key_problems(info: dict[str, list], weights: Path) -> None:
+def _key_differences(info: dict[str, list]) -> KeyDifferences:
     """transformers fills missing weights with random values and drops unexpected ones with only
-    a log line; a wrong-architecture checkpoint must fail instead."""
-    def show(keys: list) -> str:
-        keys = [k if isinstance(k, str) else k[0] for k in keys]
-        return ", ".join(keys[:10]) + (f" ... ({len(keys)} in all)" if len(keys) > 10 else "")
+    a log line; a wrong-architecture checkpoint must fail instead (``KeyDifferences.check``)."""
+    def keys(name: str) -> tuple[str, ...]:
+        return tuple(sorted(k if isinstance(k, str) else k[0] for k in info.get(name) or ()))
 
-    problems = [f"{label}: {show(info[key])}" for key, label in
-                (("missing_keys", "missing"), ("unexpected_keys", "unexpected"), ("mismatched_keys", "wrong shape"))
-                if info.get(key)]
-    if problems:
-        raise ValueError(f"{weights}: not the architecture that config.json describes ({'; '.join(problems)}). "
-                         "Use the config.json saved with these weights.")
-
-
-def _load_error(weights: Path, exc: Exception) -> ValueError:
-    """Say why the weights did not load; transformers wraps a refused pickle in a vague OSError."""
-    cause, link = None, exc
-    while link is not None:  # the innermost UnpicklingError names the refused global
-        cause = link if isinstance(link, pickle.UnpicklingError) else cause
-        link = link.__cause__ or link.__context__
-    if cause is not None:
-        detail = str(cause).strip().split(". ")[0] if str(cause).strip() else type(cause).__name__
-        return ValueError(f"{weights}: refused: torch.load(weights_only=True) will not unpickle it ({detail}); "
-                          "nothing in it was run. Use model.safetensors, or a checkpoint saved with "
-                          "ClapModel.save_pretrained from a source you trust.")
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return ValueError(f"{weights}: cannot be loaded as ClapModel weights ({type(exc).__name__}: {first}). "
-                      "Pass --checkpoint with a folder written by ClapModel.save_pretrained.")
+    return KeyDifferences(keys("missing_keys"), keys("unexpected_keys"), keys("mismatched_keys"))
 
 
 def _policy(extractor: Any, source: Path) -> ClipPolicy:
@@ -178,9 +158,7 @@ class HFClap:
 
     def __init__(self, options: LoadOptions | None = None):
         options = options or LoadOptions()
-        unknown = set(options.extra) - {"hub_id"}
-        if unknown:
-            raise ValueError(f"{self.meta.name}: unknown option(s) {', '.join(sorted(unknown))}; it takes: hub_id")
+        check_options(self.meta.name, options.extra, OPTIONS)
         device = check_device(options.device)
         self.folder = self._locate(options)
         _check_folder(self.folder)
@@ -194,8 +172,10 @@ class HFClap:
             model, info = ClapModel.from_pretrained(self.folder, use_safetensors=safe, weights_only=True,
                                                     output_loading_info=True)
         except Exception as exc:
-            raise _load_error(weights, exc) from exc
-        _key_problems(info, weights)
+            raise weights_error(weights, exc, hint=LOAD_HINT, refused_hint=REFUSED_HINT,
+                                kind="a safetensors file" if safe else "a PyTorch checkpoint") from exc
+        _key_differences(info).check(weights, "the ClapModel that config.json describes",
+                                     "Use the config.json saved with these weights.")
         try:
             self.extractor = ClapFeatureExtractor.from_pretrained(self.folder)
             self.tokenizer = AutoTokenizer.from_pretrained(self.folder)

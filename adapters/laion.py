@@ -23,8 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
-                                   numpy_global_seed, state_digest)
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, check_options, fingerprint_of,
+                                   l2_normalize, load_checked, numpy_global_seed, read_weights, state_digest)
 from zsbench.adapters import training_data
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
@@ -36,6 +36,7 @@ TEXT_MODEL = "roberta-base"
 TOKENIZER = {"name": TEXT_MODEL, "padding": "max_length", "truncation": True, "max_length": 77}  # CLAP_Module.tokenizer
 FUSION_TYPE = "aff_2d"  # what CLAP_Module uses whenever enable_fusion=True
 POSITION_IDS = "text_branch.embeddings.position_ids"  # saved by transformers < 4.31, a non-persistent buffer now
+IGNORABLE = (POSITION_IDS,)  # keys a checkpoint may carry that the model rebuilds (base.load_checked)
 SOUND = "This is a sound of {label}."
 MUSIC = "This audio is a {label} song."
 # What LAION's librosa.load(sr=48000) does, length rule included: a 5 s clip at 44.1 kHz becomes
@@ -143,55 +144,17 @@ def cast_fusion_outputs(model) -> None:
             module.register_forward_hook(lambda _m, args, out: out.to(args[0].dtype))
 
 
-def read_state_dict(path: Path) -> dict[str, Any]:
-    """Tensors of a LAION checkpoint (``{"state_dict": ...}``, DDP ``module.`` prefix removed).
-
-    ``weights_only=True`` refuses pickles that would run code; the package itself loads with
-    ``weights_only=False``.
-    """
-    import torch
-
-    hint = f"Pass --checkpoint with a LAION-CLAP .pt file (e.g. from https://huggingface.co/{HUB_REPO})."
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign, corrupt or unsafe files
-        text = str(exc).strip()
-        if "Weights only load failed" in text:  # torch's page-long refusal: keep the line naming the culprit
-            culprit = next((line.strip() for line in text.splitlines()
-                            if "GLOBAL" in line or "Unsupported" in line), "")
-            raise ValueError(f"{path}: refused: unpickling it would run code or build objects other than "
-                             f"tensors ({culprit}). Only plain weight files are loaded. {hint}") from None
-        first = text.splitlines()[0] if text else ""
-        raise ValueError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}: {first}). {hint}") from None
-    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(
-            f"{path}: holds no model weights (expected a dict of tensors, or a dict with a 'state_dict' "
-            f"entry, as LAION-CLAP's .pt files). {hint}"
-        )
-    return {k.removeprefix("module."): v for k, v in state.items()}
+HINT = f"Pass --checkpoint with a LAION-CLAP .pt file (e.g. from https://huggingface.co/{HUB_REPO})."
+LAYOUT = "a dict of tensors, or a dict whose 'state_dict' entry is one, DDP 'module.' prefixes allowed"
 
 
-def _few(keys: list[str], n: int = 6) -> str:
-    return f"{len(keys)} [{', '.join(keys[:n])}{', ...' if len(keys) > n else ''}]"
-
-
-def load_checked(model, state: dict[str, Any], path: Path, what: str) -> None:
-    """``load_state_dict(strict=True)``, with a message that says which keys do not fit."""
-    expected = model.state_dict()
-    if POSITION_IDS in state and POSITION_IDS not in expected:
-        state = {k: v for k, v in state.items() if k != POSITION_IDS}
-    missing = sorted(expected.keys() - state.keys())
-    unexpected = sorted(state.keys() - expected.keys())
-    shapes = sorted(k for k in expected.keys() & state.keys() if tuple(expected[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or shapes:
-        raise ValueError(
-            f"{path} does not fit {what}: missing keys {_few(missing)}; unexpected keys {_few(unexpected)}; "
-            f"keys with other shapes {_few(shapes)}. The checkpoint is for another architecture: pick the "
-            f"model whose audio tower (HTSAT-tiny or HTSAT-base) and fusion setting match it "
-            f"({', '.join(VARIANTS)})."
-        )
-    model.load_state_dict(state, strict=True)
+def read_state_dict(path: Path, what: str = "a LAION-CLAP checkpoint", hint: str = HINT,
+                    refused_hint: str | None = None) -> dict[str, Any]:
+    """Tensors of a LAION checkpoint (``{"state_dict": ...}``, DDP ``module.`` prefix removed),
+    through the one safe loader (:func:`zsbench.adapters.base.read_weights`): the package itself
+    loads with ``weights_only=False``. Other models in this layout pass their own ``hint``."""
+    return read_weights(path, what=what, layout=LAYOUT, hint=hint, refused_hint=refused_hint,
+                        entries=("state_dict", None), strip_prefix="module.")
 
 
 class LaionClap:
@@ -205,6 +168,7 @@ class LaionClap:
     def __init__(self, options: LoadOptions | None = None):
         options = options or LoadOptions()
         self.device = check_device(options.device)
+        check_options(self.meta.name, options.extra)
         if self.fusion and options.crop not in ("seeded", "random"):
             raise ValueError(
                 f"--crop {options.crop}: {self.meta.name} is a fusion model that picks its own chunks (a "
@@ -216,8 +180,10 @@ class LaionClap:
         self.weights_file = path  # the run record carries its sha256
         state = read_state_dict(path)
         self.clap = build_clap(self.amodel, self.fusion, self.device)
-        load_checked(self.clap.model, state, path, f"{self.meta.name} ({self.amodel}, fusion "
-                                                   f"{'on' if self.fusion else 'off'})")
+        load_checked(self.clap.model, state, path, ignorable=IGNORABLE,
+                     what=f"{self.meta.name} ({self.amodel}, fusion {'on' if self.fusion else 'off'})",
+                     hint="The checkpoint is for another architecture: pick the model whose audio tower "
+                          f"(HTSAT-tiny or HTSAT-base) and fusion setting match it ({', '.join(VARIANTS)}).")
         self._fingerprint: str | None = None
 
     def fingerprint(self) -> str:

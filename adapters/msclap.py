@@ -24,8 +24,9 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from zsbench.adapters import training_data
-from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize,
-                                   state_digest)
+from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, check_options, fingerprint_of,
+                                   l2_normalize, nonpersistent_buffers, read_weights, state_digest)
+from zsbench.adapters.base import load_checked as base_load_checked
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
@@ -69,13 +70,12 @@ class _MSCLAP:
     def __init__(self, options: LoadOptions | None = None):
         options = options or LoadOptions()
         self.device = check_device(options.device)
-        if options.extra:
-            raise ValueError(f"{self.meta.name} takes no model options; got {', '.join(sorted(options.extra))}")
+        check_options(self.meta.name, options.extra)
         path = resolve(options.checkpoint, self.weights, what=f"{self.meta.name} weights")
         self.weights_file = path  # the run record carries its sha256
         state = read_state_dict(path)
         self.wrapper = build_wrapper(self.version, path)
-        load_checked(self.wrapper.clap, state, path)
+        load_checked(self.wrapper.clap, state, path, what=self.meta.name)
         del state
         self.wrapper.clap.to(self.device)
         self._fingerprint: str | None = None
@@ -140,39 +140,20 @@ class MSCLAP2023(_MSCLAP):
     weights = _weights("2023")
 
 
+HINT = f"Pass --checkpoint with an MS-CLAP weights file ({', '.join(WEIGHT_FILES)})."
+REFUSED_HINT = "Re-save it as {'model': state_dict} with torch.save where you trust it."
+
+
 def read_state_dict(path: Path) -> dict[str, Any]:
-    """The ``"model"`` state dict of an MS-CLAP checkpoint, loaded without running any pickle code."""
-    import torch
-
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (pickle, zip and format errors come in several types)
-        text = " ".join(str(exc).split())
-        if "Weights only load failed" in text:
-            raise ValueError(
-                f"{path}: refused: the file holds Python objects other than tensors, which could run code "
-                f"when unpickled ({_unpickler_detail(str(exc))}). Only weights-only checkpoints are loaded: "
-                "re-save it as {'model': state_dict} with torch.save where you trust it."
-            ) from None
-        raise ValueError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}: {text[:200]}). Pass "
-                         f"--checkpoint with an MS-CLAP weights file ({', '.join(WEIGHT_FILES)}).") from None
-    state = checkpoint.get("model") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        found = f"a dict with keys {sorted(checkpoint)[:8]}" if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"{path}: not an MS-CLAP checkpoint: expected a dict whose 'model' entry is a "
-                         f"state dict of tensors (what msclap's load_clap reads), found {found}")
-    return state
+    """The ``"model"`` state dict of an MS-CLAP checkpoint, loaded without running any pickle code
+    (:func:`zsbench.adapters.base.read_weights`)."""
+    return read_weights(path, what="an MS-CLAP checkpoint", hint=HINT, refused_hint=REFUSED_HINT, entries=("model",),
+                        layout="a dict whose 'model' entry is a state dict of tensors, what msclap's load_clap reads")
 
 
-def _unpickler_detail(message: str) -> str:
-    """What torch's weights-only unpickler objected to, without its generic advice paragraphs."""
-    paragraphs = [" ".join(p.split()) for p in message.split("\n\n") if p.strip()]
-    detail = " ".join(p for p in paragraphs[1:] if not p.startswith("Check the documentation")) or paragraphs[0]
-    return detail.rpartition("WeightsUnpickler error:")[2].strip() or "rejected by weights-only loading"
-
-
-def load_checked(model: Any, state: dict[str, Any], path: Path) -> None:
-    """Load ``state`` into ``model`` only if it holds exactly the model's weights.
+def load_checked(model: Any, state: dict[str, Any], path: Path, what: str = "this MS-CLAP model") -> None:
+    """Load ``state`` into ``model`` only if it holds exactly the model's weights
+    (:func:`zsbench.adapters.base.load_checked`).
 
     msclap loads with ``strict=False``. The one difference it rightly ignores: non-persistent
     buffers (BERT's ``position_ids``/``token_type_ids``, GPT-2's ``attn.bias``/``masked_bias``)
@@ -180,24 +161,9 @@ def load_checked(model: Any, state: dict[str, Any], path: Path) -> None:
     saved them, so the published checkpoints may carry them. Any other extra or absent key is a
     different architecture, which ``strict=False`` would run with random weights.
     """
-    expected = set(model.state_dict())
-    rebuilt = {name for name, _ in model.named_buffers()} - expected
-    missing = sorted(expected - set(state))
-    unexpected = sorted(set(state) - expected - rebuilt)
-    if missing or unexpected:
-        raise ValueError(f"{path}: the checkpoint does not fit this model (wrong MS-CLAP version or "
-                         f"another architecture): missing {_some(missing)}; unexpected {_some(unexpected)}")
-    try:
-        model.load_state_dict({k: state[k] for k in expected}, strict=True)
-    except RuntimeError as exc:  # shape mismatches
-        raise ValueError(f"{path}: the checkpoint does not fit this model: {exc}") from None
-
-
-def _some(keys: list[str], limit: int = 8) -> str:
-    if not keys:
-        return "none"
-    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
-    return f"{len(keys)} key(s): {', '.join(keys[:limit])}{more}"
+    base_load_checked(model, state, path, what=what, ignorable=nonpersistent_buffers(model),
+                      hint="The checkpoint is for another MS-CLAP version or another architecture: msclap-2022 "
+                           "loads CLAP_weights_2022.pth, msclap-2023 CLAP_weights_2023.pth.")
 
 
 def build_wrapper(version: str, path: Path) -> Any:

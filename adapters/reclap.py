@@ -48,8 +48,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from zsbench.adapters import laion, training_data
-from zsbench.adapters.base import (LoadOptions, ModelMeta, TrainingData, check_device, fingerprint_of,
-                                   l2_normalize, state_digest)
+from zsbench.adapters.base import (LoadOptions, ModelMeta, TrainingData, check_device, check_options,
+                                   fingerprint_of, l2_normalize, load_checked, safe_load, state_digest)
 from zsbench.audio import ClipPolicy
 from zsbench.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
 from zsbench.registry import MODELS
@@ -78,8 +78,6 @@ RESAVE = ("if you trust the file, keep only its weights: python -c \"import torc
 AUTHORS_TEMPLATE = "This is a sound of {label}"
 AUTHORS_TEMPLATE_SOURCE = ("Sreyan88/CompA evaluation/zshot.py (the authors' zero-shot script): "
                            "'This is a sound of ' + label, no trailing period")
-# Where laion.read_state_dict / load_checked start their LAION-specific advice, replaced by ours
-_LAION_ADVICE = (" Pass --checkpoint with a LAION-CLAP", " The checkpoint is for another architecture")
 
 
 @dataclass(frozen=True)
@@ -204,26 +202,13 @@ def load_tokenizer(spec: str | None):
     return transformers.T5TokenizerFast.from_pretrained(str(folder))
 
 
-def _retold(exc: ValueError, advice: str) -> ValueError:
-    """laion's loading error with its LAION-specific advice replaced by this model's."""
-    text = str(exc)
-    for marker in _LAION_ADVICE:
-        text = text.split(marker)[0]
-    return ValueError(f"{text} {advice}")
-
-
-def _file_config(path: Path) -> dict[str, Any] | None:
+def _file_config(path: Path, hint: str) -> dict[str, Any] | None:
     """The ``"config"`` dict saved beside ``"state_dict"`` (our recipe), if any.
 
-    Read after :func:`laion.read_state_dict` accepted the file, memory-mapped so the tensors are
-    not read a second time.
+    Read after :func:`laion.read_state_dict` accepted the file, through the same safe loader,
+    memory-mapped so the tensors are not read a second time.
     """
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+    obj = safe_load(path, hint=hint, mmap=True)
     config = obj.get("config") if isinstance(obj, dict) else None
     if config is not None and not isinstance(config, dict):
         raise ValueError(f"{path}: its 'config' entry is a {type(config).__name__}, expected a dict")
@@ -249,18 +234,12 @@ class T5ClapAdapter(laion.LaionClap):
         options = options or LoadOptions()
         self.device = check_device(options.device)
         extra = dict(options.extra)
-        unknown = set(extra) - self.options_allowed
-        if unknown:
-            raise ValueError(f"{self.meta.name}: unknown model option(s) {sorted(unknown)}; it takes "
-                             f"{', '.join(sorted(self.options_allowed))}")
+        check_options(self.meta.name, extra, self.options_allowed)
         self._check_options(extra, options.crop)  # before fetching gigabytes
         path = self._tokenizer_and_weights(extra.pop("tokenizer", None), options.checkpoint)
         self.weights_file = path  # the run record carries its sha256
-        try:
-            state = laion.read_state_dict(path)
-        except ValueError as exc:
-            refused = ": refused:" in str(exc)
-            raise _retold(exc, f"{RESAVE}." if refused else f"How to get it: {self.weights.how_to_get}") from None
+        state = laion.read_state_dict(path, what=f"a {self.meta.name} checkpoint",
+                                      hint=f"How to get it: {self.weights.how_to_get}", refused_hint=f"{RESAVE}.")
         self.config = self._config(extra, path)
         self.fusion = self.config.fusion
         self._check_crop(options.crop, self.fusion)
@@ -272,11 +251,9 @@ class T5ClapAdapter(laion.LaionClap):
         t5 = self.config.t5_config
         what = (f"{self.meta.name} ({self.config.amodel}, fusion {'on' if self.fusion else 'off'}, "
                 f"T5 d_model {t5['d_model']} x {t5['num_layers']} layers)")
-        try:
-            laion.load_checked(model, state, path, what)
-        except ValueError as exc:
-            raise _retold(exc, "The checkpoint is for another architecture: check amodel, fusion and "
-                               f"t5_config ({', '.join(VARIANTS)}).") from None
+        load_checked(model, state, path, what=what, ignorable=laion.IGNORABLE,
+                     hint="The checkpoint is for another architecture: check amodel, fusion and "
+                          f"t5_config ({', '.join(VARIANTS)}).")
         del state
         model_cfg = {"audio_cfg": dataclasses.asdict(model.audio_cfg)}
         self.clap = SimpleNamespace(model=model.to(self.device).eval(), model_cfg=model_cfg)
@@ -424,7 +401,7 @@ class T5ClapRecipe(T5ClapAdapter):
     def _config(self, extra: dict[str, Any], path: Path) -> T5ClapConfig:
         """The config saved in the file when there is one (options may only repeat it or add to
         it), else the options."""
-        saved = _file_config(path)
+        saved = _file_config(path, f"How to get it: {self.weights.how_to_get}")
         if saved is None:
             return T5ClapConfig.from_dict(extra, f"{self.meta.name} options")
         saved_t5, extra_t5 = saved.get("t5_config", {}), extra.get("t5_config", {})

@@ -15,13 +15,10 @@ from zsbench.leaderboard.cells import Aggregate, Cell, aggregate, mean_of, metri
 from zsbench.leaderboard.compare import OVERLAP_MARKER, overlap
 from zsbench.leaderboard.published import Published, PublishedRow
 from zsbench.leaderboard.table import Column, Group, Row, Table
+from zsbench.prompt_strategies.base import augments  # a strategy's own ``augmenting``: Table II's lower half
 from zsbench.results import RunRecord
 
 WITHOUT_AUG, WITH_AUG = "w/o prompt aug.", "w/ prompt aug."
-# Strategies the paper counts as prompt augmentation (Table II's lower half).
-AUGMENTING = {"augmented", "description"}
-# Table II's column order; other tasks follow alphabetically.
-TASK_ORDER = ["esc50", "us8k", "vggsound", "fsd50k", "tut2018", "audioset", "nsynth", "audiocaps", "clotho"]
 RETRIEVAL_METRICS = [("t2a_R@1", "T2A R@1"), ("t2a_R@5", "T2A R@5"), ("t2a_R@10", "T2A R@10"),
                      ("a2t_R@1", "A2T R@1"), ("a2t_R@5", "A2T R@5"), ("a2t_R@10", "A2T R@10")]
 
@@ -52,10 +49,14 @@ def _keep(records: Iterable[RunRecord], tasks: list[str] | None, models: list[st
 
 
 def _task_order(found: Iterable[str], tasks: list[str] | None) -> list[str]:
+    """``tasks`` as given, else Table II's column order: each task's ``TaskMeta.leaderboard_order``
+    (from the task registry), then the other tasks alphabetically."""
+    from zsbench.tasks.catalog import leaderboard_order
+
     found = set(found)
     if tasks:
         return [t for t in tasks if t in found]
-    return sorted(found, key=lambda t: (TASK_ORDER.index(t) if t in TASK_ORDER else len(TASK_ORDER), t))
+    return leaderboard_order(found)
 
 
 def _published_row(pub: PublishedRow, columns: list[Column]) -> Row | None:
@@ -101,7 +102,7 @@ def classification(records: Iterable[RunRecord], how: Aggregate = "latest", task
     for r in recs:
         name = row_name(r)
         by_cell.setdefault((name, r.task["id"]), []).append(r)
-        group_of[name] = WITH_AUG if r.prompts["strategy"] in AUGMENTING else WITHOUT_AUG
+        group_of[name] = WITH_AUG if augments(r.prompts["strategy"]) else WITHOUT_AUG
     found = {t for _, t in by_cell}
     if published:
         found |= {t for p in published.rows("classification") for t in p.values}

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from zsbench.prompt_strategies.bank import BankError, load_bank
-from zsbench.prompt_strategies.base import Pooling
 from zsbench.registry import PROMPTS
 
 DEFAULT_N = 2  # the paper's best
@@ -25,15 +24,17 @@ VERSION = "2"
 @PROMPTS.register("augmented", "N scene captions per label sampled (seeded) from the bank and pooled; --n, --seed, --bank")
 class AugmentedStrategy:
     name = "augmented"
+    parameters = {"bank": str, "n": int}
+    inputs = ("task_id", "seed")
+    augmenting = True
 
     def __init__(self, model_meta: Any = None, task_id: str | None = None, bank: str | None = None,
-                 n: int | None = None, seed: int = 0, pooling: Pooling = "embedding-mean"):
+                 n: int | None = None, seed: int = 0):
         self.bank = load_bank(bank or task_id or "")
         self.n = DEFAULT_N if n is None else int(n)
         if self.n < 1:
             raise ValueError(f"--n must be at least 1 (got {self.n})")
         self.seed = seed
-        self.pooling = pooling
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
         pools = {label: self.bank.captions(label) for label in labels}
@@ -51,4 +52,4 @@ class AugmentedStrategy:
 
     def params(self) -> dict[str, Any]:
         return {"bank": str(self.bank.path), "bank_sha256": self.bank.sha256, "n": self.n, "seed": self.seed,
-                "pooling": self.pooling, "version": VERSION, "sampling": "first N of a seeded permutation"}
+                "version": VERSION, "sampling": "first N of a seeded permutation"}

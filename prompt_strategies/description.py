@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from zsbench.prompt_strategies.bank import load_bank
-from zsbench.prompt_strategies.base import Pooling
 from zsbench.registry import PROMPTS
 
 
 @PROMPTS.register("description", "the t LLM-written acoustic descriptions of each label, pooled (--bank)")
 class DescriptionStrategy:
     name = "description"
+    parameters = {"bank": str}
+    inputs = ("task_id",)
+    augmenting = True  # the paper's Table II counts description prompts as prompt augmentation
 
-    def __init__(self, model_meta: Any = None, task_id: str | None = None, bank: str | None = None,
-                 pooling: Pooling = "embedding-mean"):
+    def __init__(self, model_meta: Any = None, task_id: str | None = None, bank: str | None = None):
         self.bank = load_bank(bank or task_id or "")
-        self.pooling = pooling
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
         return {lab: self.bank.descriptions(lab) for lab in labels}
 
     def params(self) -> dict[str, Any]:
-        return {"bank": str(self.bank.path), "bank_sha256": self.bank.sha256, "pooling": self.pooling}
+        return {"bank": str(self.bank.path), "bank_sha256": self.bank.sha256}

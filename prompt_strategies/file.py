@@ -7,15 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zsbench.prompt_strategies.base import Pooling, check_prompts
+from zsbench.prompt_strategies.base import check_prompts
 from zsbench.registry import PROMPTS
 
 
 @PROMPTS.register("file", "your prompts from a JSON file {label: [prompts]} (CuPL format); --prompt-file")
 class FileStrategy:
     name = "file"
+    parameters = {"path": str}
+    inputs = ()
+    augmenting = False
 
-    def __init__(self, model_meta: Any = None, path: str | Path | None = None, pooling: Pooling = "embedding-mean"):
+    def __init__(self, model_meta: Any = None, path: str | Path | None = None):
         if path is None:
             raise ValueError("the file strategy needs --prompt-file FILE.json with {label: [prompts]}")
         self.path = Path(path)
@@ -32,11 +35,10 @@ class FileStrategy:
             raise ValueError(f"{self.path}: expected a JSON object mapping each label to a list of strings")
         self.data: dict[str, list[str]] = data
         self.sha256 = hashlib.sha256(raw).hexdigest()
-        self.pooling = pooling
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
         check_prompts(self.data, labels, str(self.path))
         return {lab: [p for p in self.data[lab] if p.strip()] for lab in labels}
 
     def params(self) -> dict[str, Any]:
-        return {"path": str(self.path), "file_sha256": self.sha256, "pooling": self.pooling}
+        return {"path": str(self.path), "file_sha256": self.sha256}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from zsbench.prompt_strategies.base import Pooling
 from zsbench.registry import PROMPTS
 
 
@@ -16,16 +15,17 @@ def fill(template: str, label: str) -> str:
 @PROMPTS.register("template", "one or more templates per label (default: the model's paper template); --template")
 class TemplateStrategy:
     name = "template"
+    parameters = {"templates": list[str]}
+    inputs = ("model_meta",)
+    augmenting = False
 
-    def __init__(self, model_meta: Any = None, templates: Sequence[str] | None = None,
-                 pooling: Pooling = "embedding-mean"):
+    def __init__(self, model_meta: Any = None, templates: Sequence[str] | None = None):
         self.templates = list(templates or (model_meta.templates if model_meta is not None else ()))
         if not self.templates:
             raise ValueError("the template strategy needs at least one template (--template '...{label}...')")
-        self.pooling = pooling
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
         return {lab: [fill(t, lab) for t in self.templates] for lab in labels}
 
     def params(self) -> dict[str, Any]:
-        return {"templates": self.templates, "pooling": self.pooling}
+        return {"templates": self.templates}

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zsbench.datasets import DatasetSource, DataWarning  # noqa: F401 (DataWarning: tasks warn with it)
 from zsbench.paths import data_dir
 from zsbench.tasks.base import Item, MissingDataError, Task, TaskMeta
 
@@ -52,8 +53,6 @@ class MissingAudioError(MissingDataError):
         FileNotFoundError.__init__(self, message)
 
 
-class DataWarning(UserWarning):
-    """Partial data (clips missing, or on disk but not listed): scored anyway, coverage recorded."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,6 +67,21 @@ def resolve_root(task_id: str, data_root: str | Path | None) -> Path:
 def download_hint(task_id: str) -> str:
     return (f"Download it with: zsbench data download {task_id}\n"
             f"(or pass --data-root / data_root= pointing at an existing copy)")
+
+
+# Download sources (``TaskMeta.source``). Checksums are the md5 values published with each record
+# (Zenodo lists md5 per file); for ``ZenodoRecord`` sources the file list and md5s are read from
+# Zenodo's API when downloading. ``None`` means no checksum is published (NSynth); such copies
+# are verified by ``zsbench data verify`` (counts and headers) only.
+ZENODO = "https://zenodo.org/records"
+YOUTUBE = ("The audio comes from YouTube and has no archive: extract each clip's audio as WAV or "
+           "FLAC into the layout described in `zsbench tasks` / the task module, then run "
+           "`zsbench data verify {task}` to see the coverage (clips found / listed).")
+
+
+def youtube_source(task_id: str) -> DatasetSource:
+    """The source of a YouTube-based set: nothing to download, the layout to provide."""
+    return DatasetSource(manual=YOUTUBE.format(task=task_id))
 
 
 def youtube_hint(name: str, doc: str | None) -> str:
@@ -220,9 +234,11 @@ def label_names(task_id: str, **options: Any) -> list[str]:
     return module.label_names(task_id, **options)
 
 
-def load_sidecar(name: str) -> dict[str, Any]:
-    """A label sidecar shipped with the tasks (``tasks/labels/<name>.json``)."""
-    with open(LABELS_DIR / f"{name}.json", encoding="utf-8") as f:
+def load_sidecar(name: str, near: str | Path | None = None) -> dict[str, Any]:
+    """A label sidecar: ``labels/<name>.json`` beside the task modules (``tasks/labels/``), or,
+    with ``near`` (a plug-in module's ``__file__``), in the ``labels/`` folder beside that file."""
+    folder = Path(near).resolve().parent / "labels" if near is not None else LABELS_DIR
+    with open(folder / f"{name}.json", encoding="utf-8") as f:
         return json.load(f)
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "audiocaps"
 SUFFIXES = (".wav", ".flac")
@@ -30,6 +29,9 @@ META = TaskMeta(
     license="MIT (captions); the audio belongs to its YouTube uploaders",
     homepage="https://audiocaps.github.io/",
     partial_data="score-present",  # YouTube-sourced: never complete
+    splits="test (975 clips, 4,875 captions)",
+    leaderboard_order=80,
+    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
@@ -62,7 +64,7 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
                           captions=captions, caption_entry=owner)
 
 
-@TASKS.register(TASK_ID, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")
+@register_task(META, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")
 def load_audiocaps(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

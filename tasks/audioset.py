@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "audioset"
 SUFFIXES = (".wav", ".flac")
@@ -34,6 +33,9 @@ META = TaskMeta(
     license="CC BY 4.0 (labels); the audio belongs to its YouTube uploaders",
     homepage="https://research.google.com/audioset/",
     partial_data="score-present",  # YouTube-sourced: never complete
+    splits="eval_segments (20,371 listed segments)",
+    leaderboard_order=60,
+    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
@@ -80,7 +82,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return list(_meta.load_sidecar(TASK_ID)["display_names"])
 
 
-@TASKS.register(TASK_ID, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
+@register_task(META, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
 def load_audioset(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

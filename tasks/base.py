@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+if TYPE_CHECKING:
+    from zsbench.datasets import DatasetSource
+    from zsbench.hub_datasets import HubLayout
 
 MetricKind = Literal["accuracy", "map", "retrieval"]
 # What a task does by default when clips its metadata lists are missing on disk (the
@@ -16,6 +20,8 @@ MetricKind = Literal["accuracy", "map", "retrieval"]
 #   "refuse"        archive datasets, complete by construction: a missing clip is an error;
 #   "score-present" YouTube-sourced sets, never complete: score the clips present, coverage recorded.
 PartialData = Literal["score-present", "refuse"]
+# The headline number each metric kind reports (zsbench.metrics), a task's main score unless it names another.
+MAIN_SCORES = {"accuracy": "accuracy", "map": "mAP", "retrieval": "t2a_R@1"}
 
 
 class MissingDataError(FileNotFoundError):
@@ -28,6 +34,11 @@ class MissingDataError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class TaskMeta:
+    """Everything about a task that holds without its data. A task module declares one and
+    registers it with its loader (:func:`register_task`); the CLI, ``zsbench data download``,
+    the Hub import, the leaderboard and the tests read it from the registry
+    (:mod:`zsbench.tasks.catalog`), so adding a task is its module and its label file."""
+
     id: str
     version: str
     description: str
@@ -36,6 +47,16 @@ class TaskMeta:
     license: str = ""
     homepage: str = ""
     partial_data: PartialData = "refuse"  # the default for missing clips; see PartialData
+    revision: str = ""  # the dataset release the protocol reads, as its publisher names it ("" where unnamed)
+    splits: str = ""  # what is scored by default, and which other splits an option picks
+    main_score: str = ""  # the headline metric key ("" -> the metric kind's own headline, MAIN_SCORES)
+    # the column's place in the leaderboard (Table II's order: 10, 20, ...); None: after those, alphabetically
+    leaderboard_order: float | None = None
+    bank: str = ""  # the task's prompt bank: a shipped bank name or a .json path; "" -> the bank named like the task
+    # where `zsbench data download` gets the data (None: nowhere known; ``manual`` for sets it cannot fetch)
+    source: DatasetSource | None = field(default=None, compare=False)
+    # how a Hugging Face `datasets` copy maps onto the official layout (`--source hf:`); None: not supported
+    hub: HubLayout | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.metric not in ("accuracy", "map", "retrieval"):
@@ -43,6 +64,34 @@ class TaskMeta:
         if self.partial_data not in ("score-present", "refuse"):
             raise ValueError(f"task {self.id}: partial_data {self.partial_data!r}: expected 'score-present' "
                              f"or 'refuse'")
+
+    @property
+    def headline(self) -> str:
+        """The main score's metric key: ``main_score``, or the metric kind's headline."""
+        return self.main_score or MAIN_SCORES[self.metric]
+
+    @property
+    def bank_name(self) -> str:
+        """The prompt bank this task uses unless ``--bank`` names another."""
+        return self.bank or self.id
+
+
+def register_task(meta: TaskMeta, description: str = "", *, register: bool = True) -> Callable:
+    """Decorate a task loader: attach ``meta`` to it (``loader.meta``) and register it under
+    ``meta.id`` in the task registry (``description``: one line for ``zsbench tasks``).
+
+    A plug-in loaded through the ``zsbench.tasks`` entry-point group is registered by that
+    entry point already: it passes ``register=False`` and only attaches its metadata."""
+
+    def decorate(loader: Callable) -> Callable:
+        loader.meta = meta  # type: ignore[attr-defined]
+        if register:
+            from zsbench.registry import TASKS
+
+            TASKS.register(meta.id, description or meta.description, target=loader)
+        return loader
+
+    return decorate
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
+from zsbench.datasets import Archive, DatasetSource
+from zsbench.hub_datasets import HubLayout
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "clotho"
 CAPTION_COLUMNS = tuple(f"caption_{k}" for k in range(1, 6))
@@ -27,6 +28,14 @@ META = TaskMeta(
     license="audio: Freesound clips under their own Creative Commons licences (clotho_metadata_evaluation.csv); "
             "captions: see the Zenodo record",
     homepage="https://zenodo.org/record/4783391",
+    revision="v2.1 (Zenodo record 4783391)",
+    splits="evaluation (1,045 clips)",
+    leaderboard_order=90,
+    source=DatasetSource(archives=(
+        Archive(f"{_meta.ZENODO}/4783391/files/clotho_captions_evaluation.csv", md5="1b16b9e57cf7bdb7f13a13802aeb57e2"),
+        Archive(f"{_meta.ZENODO}/4783391/files/clotho_audio_evaluation.7z", md5="4569624ccadf96223f19cb59fe4f849f"),
+    ), checks={"clotho_captions_evaluation.csv": "1b16b9e57cf7bdb7f13a13802aeb57e2"}),
+    hub=HubLayout("clotho_captions_evaluation.csv", ("file_name", *CAPTION_COLUMNS), "evaluation/{file_name}"),
 )
 
 
@@ -50,7 +59,7 @@ def read_metadata(root: str | Path) -> _meta.Metadata:
                           captions=captions, caption_entry=owner)
 
 
-@TASKS.register(TASK_ID, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")
+@register_task(META, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")
 def load_clotho(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
+from zsbench.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import _meta
-from zsbench.tasks.base import MissingDataError, Task, TaskMeta
+from zsbench.tasks.base import MissingDataError, Task, TaskMeta, register_task
 
 TASK_ID = "cochlscene"
 META = TaskMeta(
@@ -26,6 +26,9 @@ META = TaskMeta(
              "pages={17--21}, year={2022}}",
     license="CC BY-SA 3.0",
     homepage="https://github.com/cochlearai/cochlscene",
+    splits="Test (the release's Train and Val are not scored)",
+    # The whole release (Train, Val, Test) is one 54 GB split zip; only Test is scored.
+    source=DatasetSource(zenodo=ZenodoRecord("7080122", ("CochlScene.z*",))),
 )
 
 
@@ -53,7 +56,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return [_meta.decamel(s) for s in _meta.load_sidecar(TASK_ID)["scenes"]]
 
 
-@TASKS.register(TASK_ID, "CochlScene test: 13 acoustic scenes, accuracy")
+@register_task(META, "CochlScene test: 13 acoustic scenes, accuracy")
 def load_cochlscene(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     absent = md.notes["missing_scenes"]

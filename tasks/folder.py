@@ -8,15 +8,19 @@ is trivially 100 %.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import warnings
 from pathlib import Path
 
-from zsbench.registry import TASKS
-from zsbench.tasks.base import Item, MissingDataError, Task, TaskMeta
+from zsbench.tasks.base import Item, MissingDataError, Task, TaskMeta, register_task
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3"}
 LAYOUT = "a folder with one subfolder of audio files per label (root/<label>/*.wav), or a CSV file of " \
          "path,label[,label...] rows"
+
+
+META = TaskMeta(id="folder", version="1", description="user data (--data-root)", metric="accuracy",
+                splits="every clip found")  # per load: the data root in the description, mAP if multi-label
 
 
 class SingleLabelWarning(UserWarning):
@@ -27,7 +31,7 @@ def accepted_extensions() -> str:
     return ", ".join(f"*{s}" for s in sorted(AUDIO_SUFFIXES))
 
 
-@TASKS.register("folder", "your own data: root/<label>/*.wav, or a CSV path,label[,label...] (--data-root)")
+@register_task(META, "your own data: root/<label>/*.wav, or a CSV path,label[,label...] (--data-root)")
 def load_folder(data_root: str | Path | None = None) -> Task:
     if data_root is None:
         raise MissingDataError("folder", [], "Pass --data-root ROOT (a folder of label subfolders) or a CSV file.")
@@ -47,7 +51,7 @@ def load_folder(data_root: str | Path | None = None) -> Task:
     index = {lab: i for i, lab in enumerate(labels)}
     items = [Item(id=str(path), path=path, targets=tuple(index[lab] for lab in labs)) for path, labs in rows]
     multi = any(len(it.targets) > 1 for it in items)
-    meta = TaskMeta(id="folder", version="1", description=f"user data at {root}", metric="map" if multi else "accuracy")
+    meta = dataclasses.replace(META, description=f"user data at {root}", metric="map" if multi else "accuracy")
     return Task(meta=meta, labels=labels, items=items, data_root=root, params={"source": str(root.resolve())})
 
 

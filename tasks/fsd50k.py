@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
+from zsbench.datasets import Archive, DatasetSource
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "fsd50k"
 META = TaskMeta(
@@ -30,6 +30,15 @@ META = TaskMeta(
              "year={2022}}",
     license="CC BY 4.0 (ground truth); each clip under its own Creative Commons licence",
     homepage="https://zenodo.org/record/4060432",
+    revision="v1.0 (Zenodo record 4060432)",
+    splits="eval (10,231 clips)",
+    leaderboard_order=40,
+    source=DatasetSource(archives=(
+        Archive(f"{_meta.ZENODO}/4060432/files/FSD50K.ground_truth.zip", md5="ca27382c195e37d2269c4c866dd73485"),
+        Archive(f"{_meta.ZENODO}/4060432/files/FSD50K.eval_audio.zip", md5="6fa47636c3a3ad5c7dfeba99f2637982",
+                parts=(Archive(f"{_meta.ZENODO}/4060432/files/FSD50K.eval_audio.z01",
+                               md5="3090670eaeecc013ca1ff84fe4442aeb"),)),
+    )),
 )
 
 
@@ -75,7 +84,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return list(_meta.load_sidecar(TASK_ID)["display_names"].values())
 
 
-@TASKS.register(TASK_ID, "FSD50K eval: 200 sound event classes, 10,231 clips, multi-label, mAP")
+@register_task(META, "FSD50K eval: 200 sound event classes, 10,231 clips, multi-label, mAP")
 def load_fsd50k(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

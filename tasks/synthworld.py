@@ -7,18 +7,25 @@ I/O as real data, so the demo exercises decode, resample, crop and the cache for
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from zsbench.registry import TASKS
 from zsbench.paths import data_dir
 from zsbench.progress import bar
-from zsbench.tasks.base import Item, Task, TaskMeta
+from zsbench.tasks.base import Item, Task, TaskMeta, register_task
 
 VERSION = "3"  # 2: the manifest carries each clip's rewrites (retrieval captions); 3: scenes (synthworld-v2)
+META = TaskMeta(id="synthworld", version=VERSION, metric="accuracy",
+                description="procedural sound world, test split (zsbench.synthworld)", license="CC0 (generated)",
+                revision="synthworld-v2", splits="test (generated; classes= picks all, seen or held-out)")
+CAPTIONS_META = TaskMeta(id="synthworld-captions", version=VERSION, metric="retrieval",
+                         description="procedural sound world, test split, caption retrieval "
+                                     "(AudioCaps-style, 5 per clip)",
+                         license="CC0 (generated)", revision="synthworld-v2", splits="test (generated)")
 
 
 def _manifest(data_root: str | Path | None, n_per_class: int, seed: int) -> tuple[Path, list[dict]]:
@@ -37,7 +44,7 @@ def label_names(task_id: str = "synthworld") -> list[str]:
     return [c.name for c in CLASSES]
 
 
-@TASKS.register("synthworld", "procedural sound world (offline demo): 18 synthesised sound classes, accuracy")
+@register_task(META, "procedural sound world (offline demo): 18 synthesised sound classes, accuracy")
 def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0,
                     classes: str = "all") -> Task:
     """``classes``: ``all``, ``seen`` or ``held-out`` (the tiny CLAP's training split of the
@@ -50,15 +57,13 @@ def load_synthworld(data_root: str | Path | None = None, n_per_class: int = 20, 
     index = {lab: i for i, lab in enumerate(labels)}
     items = [Item(id=r["id"], path=root / r["file"], targets=(index[r["label"]],)) for r in rows
              if r["label"] in index]
-    meta = TaskMeta(id="synthworld", version=VERSION, metric="accuracy",
-                    description="procedural sound world, test split (zsbench.synthworld)"
-                                + ("" if classes == "all" else f", classes: {classes}"),
-                    license="CC0 (generated)")
+    meta = META if classes == "all" else dataclasses.replace(META,
+                                                             description=f"{META.description}, classes: {classes}")
     params = {"n_per_class": n_per_class, "seed": seed, **({} if classes == "all" else {"classes": classes})}
     return Task(meta=meta, labels=labels, items=items, data_root=root, params=params)
 
 
-@TASKS.register("synthworld-captions", "procedural sound world as audio-text retrieval: 5 captions per clip, R@k")
+@register_task(CAPTIONS_META, "procedural sound world as audio-text retrieval: 5 captions per clip, R@k")
 def load_synthworld_captions(data_root: str | Path | None = None, n_per_class: int = 20, seed: int = 0) -> Task:
     root, rows = _manifest(data_root, n_per_class, seed)
     items, captions, owner = [], [], []
@@ -67,10 +72,7 @@ def load_synthworld_captions(data_root: str | Path | None = None, n_per_class: i
         for caption in [r["caption"], *json.loads(r["rewrites"])]:
             captions.append(caption)
             owner.append(i)
-    meta = TaskMeta(id="synthworld-captions", version=VERSION, metric="retrieval",
-                    description="procedural sound world, test split, caption retrieval (AudioCaps-style, 5 per clip)",
-                    license="CC0 (generated)")
-    return Task(meta=meta, labels=[], items=items, data_root=root, captions=captions, caption_item=owner,
+    return Task(meta=CAPTIONS_META, labels=[], items=items, data_root=root, captions=captions, caption_item=owner,
                 params={"n_per_class": n_per_class, "seed": seed})
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
+from zsbench.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 _LICENSE = "non-commercial research use (the dataset's own licence; see the Zenodo record)"
 EDITIONS = {
@@ -34,7 +34,11 @@ EDITIONS = {
             citation="@inproceedings{mesaros2018multidevice, author={Mesaros, Annamaria and Heittola, Toni and "
                      "Virtanen, Tuomas}, title={A multi-device dataset for urban acoustic scene classification}, "
                      "booktitle={Proc. DCASE Workshop}, pages={9--13}, year={2018}}",
-            license=_LICENSE, homepage="https://zenodo.org/record/1228142")},
+            license=_LICENSE, homepage="https://zenodo.org/record/1228142",
+            splits="development set, fold-1 evaluate list", leaderboard_order=50,
+            source=DatasetSource(zenodo=ZenodoRecord("1228142", (
+                "TUT-urban-acoustic-scenes-2018-development.meta.zip",
+                "TUT-urban-acoustic-scenes-2018-development.audio.*.zip"))))},
     "tau2019": {
         "folder": "TAU-urban-acoustic-scenes-2019-development", "year": "2019",
         "name": "TAU Urban Acoustic Scenes 2019",
@@ -46,7 +50,8 @@ EDITIONS = {
                      "Virtanen, Tuomas}, title={Acoustic scene classification in {DCASE} 2019 challenge: closed and "
                      "open set classification and data mismatch setups}, booktitle={Proc. DCASE Workshop}, "
                      "pages={164--168}, year={2019}}",
-            license=_LICENSE, homepage="https://zenodo.org/record/2589280")},
+            license=_LICENSE, homepage="https://zenodo.org/record/2589280",
+            splits="development set, fold-1 evaluate list")},  # no download known: lay out the Zenodo files
 }
 FOLD = 1
 
@@ -96,11 +101,11 @@ def label_names(task_id: str = "tut2018") -> list[str]:
     return [_meta.spaced(s) for s in _meta.load_sidecar("tut")["scenes"]]
 
 
-@TASKS.register("tut2018", "TUT Urban Acoustic Scenes 2018: 10 scenes, development fold-1 evaluate list, accuracy")
+@register_task(EDITIONS["tut2018"]["meta"], "TUT Urban Acoustic Scenes 2018: 10 scenes, development fold-1 evaluate list, accuracy")
 def load_tut2018(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     return _load("tut2018", data_root, allow_missing)
 
 
-@TASKS.register("tau2019", "TAU Urban Acoustic Scenes 2019: 10 scenes, development fold-1 evaluate list, accuracy")
+@register_task(EDITIONS["tau2019"]["meta"], "TAU Urban Acoustic Scenes 2019: 10 scenes, development fold-1 evaluate list, accuracy")
 def load_tau2019(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     return _load("tau2019", data_root, allow_missing)

@@ -26,9 +26,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zsbench.registry import TASKS
+from zsbench.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "tut2017"
 FOLD = 1
@@ -45,6 +45,13 @@ META = TaskMeta(
              "booktitle={Proc. DCASE Workshop}, pages={85--92}, year={2017}}",
     license="non-commercial research use (the dataset's own licence; see the Zenodo record)",
     homepage="https://zenodo.org/record/400515",
+    splits="development set, fold-1 evaluate list (split=evaluation: the evaluation set)",
+    # Both sets, so that split=development (default) and split=evaluation each find their files.
+    source=DatasetSource(zenodo=(
+        ZenodoRecord("400515", ("TUT-acoustic-scenes-2017-development.meta.zip",
+                                "TUT-acoustic-scenes-2017-development.audio.*.zip")),
+        ZenodoRecord("1040168", ("TUT-acoustic-scenes-2017-evaluation.meta.zip",
+                                 "TUT-acoustic-scenes-2017-evaluation.audio.*.zip")))),
 )
 
 
@@ -107,7 +114,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return [_meta.spaced(s) for s in _meta.load_sidecar(TASK_ID)["scenes"]]
 
 
-@TASKS.register(TASK_ID, "TUT Acoustic Scenes 2017: 15 scenes, development fold-1 evaluate list "
+@register_task(META, "TUT Acoustic Scenes 2017: 15 scenes, development fold-1 evaluate list "
                          "(split=evaluation: the evaluation set), accuracy")
 def load_tut2017(data_root: str | Path | None = None, split: str | None = None,
                  allow_missing: bool | None = None) -> Task:

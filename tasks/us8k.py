@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
+from zsbench.datasets import Archive, DatasetSource
+from zsbench.hub_datasets import HubLayout
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "us8k"
 FOLDS = tuple(range(1, 11))
@@ -27,6 +28,15 @@ META = TaskMeta(
              "Multimedia}, pages={1041--1044}, year={2014}}",
     license="CC BY-NC 3.0",
     homepage="https://urbansounddataset.weebly.com/urbansound8k.html",
+    splits="folds 1-10, all scored by default (folds= picks)",
+    leaderboard_order=20,
+    source=DatasetSource(
+        archives=(Archive(f"{_meta.ZENODO}/1203745/files/UrbanSound8K.tar.gz",
+                          md5="9aa69802bbf37fb986f71ec1483a196e"),),
+        strip="UrbanSound8K"),
+    hub=HubLayout("metadata/UrbanSound8K.csv",
+                  ("slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"),
+                  "audio/fold{fold}/{slice_file_name}"),
 )
 
 
@@ -53,7 +63,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return [_meta.spaced(c) for c in _meta.load_sidecar(TASK_ID)["classes"]]
 
 
-@TASKS.register(TASK_ID, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
+@register_task(META, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
 def load_us8k(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
               allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))

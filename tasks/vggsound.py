@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.registry import TASKS
 from zsbench.tasks import _meta
-from zsbench.tasks.base import Task, TaskMeta
+from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "vggsound"
 SUFFIXES = (".wav", ".flac")
@@ -30,6 +29,9 @@ META = TaskMeta(
     license="CC BY 4.0 (annotations); the audio belongs to its YouTube uploaders",
     homepage="https://www.robots.ox.ac.uk/~vgg/data/vggsound/",
     partial_data="score-present",  # YouTube-sourced: never complete
+    splits="test (15,446 listed clips)",
+    leaderboard_order=30,
+    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
@@ -57,7 +59,7 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
     return list(_meta.load_sidecar(TASK_ID)["labels"])
 
 
-@TASKS.register(TASK_ID, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
+@register_task(META, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
 def load_vggsound(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
     md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
     return _meta.build_task(META, md, allow_missing=allow_missing)

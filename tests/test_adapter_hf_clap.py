@@ -307,7 +307,8 @@ def test_wrong_architecture_names_the_keys(checkpoints, tmp_path):
     state = load_file(folder / "model.safetensors")
     state["bogus.weight"] = state.pop("audio_projection.linear1.weight")
     save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
-    with pytest.raises(ValueError, match=r"missing: audio_projection\.linear1\.weight.*unexpected: bogus\.weight"):
+    with pytest.raises(ValueError, match=r"missing keys 1 \[audio_projection\.linear1\.weight\].*"
+                                         r"unexpected keys 1 \[bogus\.weight\]"):
         hf_clap.HFClap(LoadOptions(checkpoint=str(folder)))
 
 

@@ -287,6 +287,37 @@ def test_unavailable_device_is_refused(tmp_path):
         laion.VARIANTS["laion-clap"](LoadOptions(device="cuda:0", checkpoint=str(tmp_path / "unused.pt")))
 
 
+def test_unknown_model_option_is_refused_naming_it_and_what_is_accepted(tmp_path):
+    """Formerly ignored silently; now the one check every adapter uses (base.check_options)."""
+    with pytest.raises(ValueError, match=r"laion-clap-630k-audioset-best: unknown model option\(s\) fusion, "
+                                         r"tokenizer; it takes no model options"):
+        laion.VARIANTS["laion-clap"](LoadOptions(checkpoint=str(tmp_path / "unused.pt"),
+                                                 extra={"tokenizer": "x", "fusion": True}))
+    from zsbench.adapters.base import check_options
+
+    with pytest.raises(ValueError, match=r"m: unknown model option\(s\) amodl; it takes amodel, fusion"):
+        check_options("m", {"amodl": 1}, ("fusion", "amodel"))
+    check_options("m", {"amodel": 1}, ("fusion", "amodel"))
+
+
+def test_safetensors_weights_go_through_the_same_loader(tmp_path):
+    """A safetensors file (by name or by its header) gives the same tensors as the .pt file."""
+    from safetensors.torch import save_file
+
+    state = {"module.audio_projection.0.weight": torch.randn(3, 2), "module.logit_scale_a": torch.ones(())}
+    torch.save({"state_dict": state}, tmp_path / "w.pt")
+    save_file(state, str(tmp_path / "w.safetensors"))
+    save_file(state, str(tmp_path / "w-renamed.bin"))
+    expected = laion.read_state_dict(tmp_path / "w.pt")
+    assert set(expected) == {"audio_projection.0.weight", "logit_scale_a"}
+    for name in ("w.safetensors", "w-renamed.bin"):
+        got = laion.read_state_dict(tmp_path / name)
+        assert got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "bad.safetensors")) + ": not a safetensors file"):
+        laion.read_state_dict(tmp_path / "bad.safetensors")
+
+
 # --- import and registry ------------------------------------------------------------------------
 
 @pytest.mark.slow

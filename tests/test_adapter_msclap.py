@@ -277,7 +277,7 @@ def test_checkpoint_key_set_is_checked(pair, tmp_path):
         type(pair.ours)(LoadOptions(checkpoint=str(bad)))
     message = str(info.value)
     assert str(bad) in message and dropped in message and "audio_encoder.head.weight" in message
-    assert "missing 1 key(s)" in message and "unexpected 1 key(s)" in message
+    assert "missing keys 1 [" in message and "unexpected keys 1 [" in message
 
 
 @pytest.mark.slow

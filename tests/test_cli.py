@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,10 @@ def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
     (["run", "--task-option", "n_per_class"], "expected KEY=VALUE"),
     (["run", "--task-option", "x[/y]"], "--task-option 'x[/y]': expected KEY=VALUE"),  # not taken for markup
     (["leaderboard", "--aggregate", "median"], "choose latest or mean"),
+    (["sweep", "seed=0,1", "--prompts", "augmented", "--prompt-option", "colour=red", "--dry-run"],
+     "sweep point seed=0: prompt strategy 'augmented' does not take --prompt-option colour; "
+     "it takes: bank (str, or --bank), n (int, or --n)"),
+    (["sweep", "seed=0,1", "--prompt-option", "n"], "--prompt-option 'n': expected KEY=VALUE"),
 ])
 def test_user_errors_are_one_clear_line(args, message):
     proc = zsb(*args, check=False)
@@ -161,3 +166,76 @@ def test_scored_line_shows_coverage_only_when_clips_are_missing():
     assert scored_text(vgg) == "1 of 15,446 listed clips scored (15,445 missing on disk)"
     bad = {"n_scored": 8, "n_skipped": 2, "coverage": {"listed": 10, "found": 10, "missing": 0}}
     assert scored_text(bad) == "8 of 10 listed clips scored, 2 skipped as bad audio"
+
+
+def _options_in_help(command: str) -> list[str]:
+    from typer.testing import CliRunner
+
+    from zsbench.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return re.findall(r"^[│|]\s+(--[a-z][a-z-]*)", result.output, flags=re.MULTILINE)
+
+
+def test_run_and_sweep_list_the_same_shared_options():
+    """The options are declared once (zsbench/cli.py) and both commands take them all."""
+    from zsbench.cli import _shared_options
+
+    run, sweep = _options_in_help("run"), _options_in_help("sweep")
+    shared = [option.param_decls[0] for _, _, option in _shared_options()]
+    assert [o for o in run if o in shared] == [o for o in sweep if o in shared] == shared
+    assert set(run) - set(shared) == {"--shard", "--output", "--save-predictions", "--help"}
+    assert set(sweep) - set(shared) == {"--sweep-id", "--dry-run", "--help"}
+    # those `sweep` lacked before the options were shared
+    assert {"--crop-seed", "--template", "--prompt-file", "--no-cache", "--prompt-option", "--folds"} <= set(sweep)
+
+
+def test_sweep_options_reach_its_base_config(monkeypatch):
+    from typer.testing import CliRunner
+
+    import zsbench.sweep
+    from zsbench.cli import app
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_run_sweep(plan, on_point=None):
+        seen["base"] = plan.base
+        raise Stop
+
+    monkeypatch.setattr(zsbench.sweep, "run_sweep", fake_run_sweep)
+    result = CliRunner().invoke(app, ["sweep", "seed=0,1", "--crop-seed", "3", "--template", "a {label}", "--template",
+                                      "{label} nearby", "--no-cache", "--prompt-option", "templates=x"])
+    assert "given twice (--template and --prompt-option templates)" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, ["sweep", "seed=0,1", "--crop-seed", "3", "--template", "a {label}", "--template",
+                                      "{label} nearby", "--no-cache", "--task", "esc50", "--folds", "1"])
+    assert isinstance(result.exception, Stop), result.output
+    base = seen["base"]
+    assert (base.crop_seed, base.templates, base.use_cache, base.task_options) == (
+        3, ["a {label}", "{label} nearby"], False, {"folds": "1"})
+
+
+def test_prompt_option_n_equals_n_through_the_command_line(isolated, demo_fitted):
+    from typer.testing import CliRunner
+
+    from zsbench.cli import app
+
+    records = {}
+    for name, args in (("short", ["--n", "3"]), ("option", ["--prompt-option", "n=3"])):
+        out = isolated / f"{name}.json"
+        result = CliRunner().invoke(app, ["run", "--prompts", "augmented", "--task-option", "n_per_class=1", "--quiet",
+                                          "--workers", "0", "--output", str(out), *args])
+        assert result.exit_code == 0, result.output
+        records[name] = json.loads(out.read_text())
+    short, option = records["short"], records["option"]
+    assert option["prompts"]["params"] == short["prompts"]["params"] and short["prompts"]["params"]["n"] == 3
+    assert option["prompts"]["bank_hash"] == short["prompts"]["bank_hash"]
+    assert option["config"]["prompt_options"] == {"n": 3} and short["config"]["n"] == 3
+    refused = CliRunner().invoke(app, ["run", "--prompts", "augmented", "--task-option", "n_per_class=1", "--quiet",
+                                       "--workers", "0", "--prompt-option", "colour=red"])
+    assert refused.exit_code == 2
+    assert ("prompt strategy 'augmented' does not take --prompt-option colour; it takes: bank (str, or --bank), "
+            "n (int, or --n)") in " ".join(refused.output.split())

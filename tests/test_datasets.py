@@ -168,23 +168,23 @@ def test_split_zip_like_fsd50k(server, tmp_path):
 
 
 def test_sources_are_well_formed():
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
-    for task, source in SOURCES.items():
+    for task, source in catalog.SOURCES.items():
         assert source.archives or source.manual or source.zenodo, task
         for a in source.archives:
             assert a.url.startswith(("https://", "http://")) and a.filename
             assert a.md5 is None or len(a.md5) == 32
-    assert SOURCES["esc50"].checks["meta/esc50.csv"] == "54a0d0055a10bb7df84ad340a148722e"
+    assert catalog.source("esc50").checks["meta/esc50.csv"] == "54a0d0055a10bb7df84ad340a148722e"
 
 
 def test_esc50_metadata_checksum_matches_the_real_file(shared):
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
     real = shared / "data" / "esc50" / "meta" / "esc50.csv"
-    assert download.file_digest(real, "md5") == SOURCES["esc50"].checks["meta/esc50.csv"]
+    assert download.file_digest(real, "md5") == catalog.source("esc50").checks["meta/esc50.csv"]
     clotho = shared / "data" / "clotho" / "clotho_captions_evaluation.csv"
-    assert download.file_digest(clotho, "md5") == SOURCES["clotho"].checks["clotho_captions_evaluation.csv"]
+    assert download.file_digest(clotho, "md5") == catalog.source("clotho").checks["clotho_captions_evaluation.csv"]
 
 
 def zenodo_listing(server: str, names: list[str], md5s: dict[str, str]) -> bytes:
@@ -206,7 +206,7 @@ def test_cochlscene_split_zip_from_zenodo_api(server, tmp_path):
     import soundfile as sf
 
     from zsbench.tasks import cochlscene
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
     src = tmp_path / "src"
     for k, scene in enumerate(["Bus", "Cafe", "Park"]):
@@ -223,8 +223,8 @@ def test_cochlscene_split_zip_from_zenodo_api(server, tmp_path):
     for n in names:
         Files.files[f"api/records/1/files/{n}/content"] = Files.files[n] = (tmp_path / "split" / n).read_bytes()
     md5s = {n: md5(Files.files[n]) for n in names}
-    record = dataclasses.replace(SOURCES["cochlscene"].zenodo, api=f"{server}/api/records", record="1")
-    source = dataclasses.replace(SOURCES["cochlscene"], zenodo=record)
+    record = dataclasses.replace(catalog.source("cochlscene").zenodo, api=f"{server}/api/records", record="1")
+    source = dataclasses.replace(catalog.source("cochlscene"), zenodo=record)
 
     bad = dict(md5s, **{names[0]: "0" * 32})  # the API's md5 disagrees with the file served
     Files.files["api/records/1"] = zenodo_listing(server, names, bad)
@@ -289,10 +289,10 @@ def esc50_zip(rows: list[str] = ESC_ROWS, clips: list[str] | None = None, bad: s
 def esc50_source(server: str, archive_md5: str, meta_md5: str):
     import dataclasses
 
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
-    assert SOURCES["esc50"].by_content and SOURCES["esc50"].strip == "ESC-50-master"
-    return dataclasses.replace(SOURCES["esc50"], archives=(Archive(f"{server}/master.zip", md5=archive_md5),),
+    assert catalog.source("esc50").by_content and catalog.source("esc50").strip == "ESC-50-master"
+    return dataclasses.replace(catalog.source("esc50"), archives=(Archive(f"{server}/master.zip", md5=archive_md5),),
                                checks={"meta/esc50.csv": meta_md5})
 
 
@@ -354,9 +354,9 @@ def test_esc50_content_that_fails_names_the_file_and_is_redone(server, tmp_path)
 
 
 def test_other_sources_still_refuse_an_archive_with_another_md5(server, tmp_path):
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
-    assert [t for t, s in SOURCES.items() if s.by_content] == ["esc50"]
+    assert [t for t, s in catalog.SOURCES.items() if s.by_content] == ["esc50"]
     archive, _ = esc50_zip()
     Files.files["x.zip"] = archive
     with pytest.raises(DownloadError, match="corrupt or not the expected one"):
@@ -378,7 +378,7 @@ def test_tut2017_both_sets_from_zenodo_api(server, tmp_path):
 
     from zsbench.datasets import verify
     from zsbench.tasks import tut2017
-    from zsbench.tasks.downloads import SOURCES
+    from zsbench.tasks import catalog
 
     def wav(seed: int) -> bytes:
         buf = io.BytesIO()
@@ -403,9 +403,9 @@ def test_tut2017_both_sets_from_zenodo_api(server, tmp_path):
         Files.files[f"api/records/{record}"] = json.dumps({"id": int(record), "files": [
             {"key": n, "size": len(zips[n]), "checksum": f"md5:{md5(zips[n])}",
              "links": {"self": f"{server}/api/records/{record}/files/{n}/content"}} for n in names]}).encode()
-    listed = SOURCES["tut2017"].zenodo_records
+    listed = catalog.source("tut2017").zenodo_records
     assert [r.record for r in listed] == ["400515", "1040168"]
-    source = dataclasses.replace(SOURCES["tut2017"], zenodo=tuple(
+    source = dataclasses.replace(catalog.source("tut2017"), zenodo=tuple(
         dataclasses.replace(r, api=f"{server}/api/records") for r in listed))
     root = download_dataset("tut2017", source, tmp_path / "data")
     assert not any("doc.zip" in s for s in Files.served)
@@ -413,7 +413,7 @@ def test_tut2017_both_sets_from_zenodo_api(server, tmp_path):
     assert [task.labels[it.targets[0]] for it in task.items] == ["city center"]
     evaluation = tut2017.load_tut2017(root, split="evaluation")
     assert [evaluation.labels[it.targets[0]] for it in evaluation.items] == ["cafe/restaurant", "tram"]
-    report = verify("tut2017", SOURCES["tut2017"], root)
+    report = verify("tut2017", catalog.source("tut2017"), root)
     assert report.ok and report.listed == report.present == 1
 
     Files.files["api/records/1040168"] = b"<html>maintenance</html>"  # the second record's list is fetched too

@@ -83,7 +83,7 @@ def test_hub_copy_is_written_as_the_official_release_and_recorded(isolated, esc5
 
 
 def test_hub_copy_without_official_columns_is_refused(isolated, esc50_rows, tmp_path):
-    from zsbench.hub_datasets import download_from_hub
+    from zsbench.tasks.catalog import download_from_hub
 
     rows, _ = esc50_rows
     hub_repo("someone/bad-copy", [{k: v for k, v in r.items() if k != "category"} for r in rows])
@@ -93,7 +93,8 @@ def test_hub_copy_without_official_columns_is_refused(isolated, esc50_rows, tmp_
 
 
 def test_unknown_repo_task_or_malformed_source_say_what_to_do(isolated, tmp_path):
-    from zsbench.hub_datasets import download_from_hub, parse_source
+    from zsbench.hub_datasets import parse_source
+    from zsbench.tasks.catalog import download_from_hub
 
     assert parse_source("hf:a/b@v1.0") == ("a/b", "v1.0")
     with pytest.raises(ValueError, match="expected hf:OWNER/NAME"):
@@ -111,7 +112,8 @@ def test_official_release_records_no_source(isolated):
 
 
 def test_rows_without_audio_bytes_and_a_damaged_marker_say_what_to_do(isolated, esc50_rows, tmp_path):
-    from zsbench.hub_datasets import MARKER, data_source, download_from_hub
+    from zsbench.hub_datasets import MARKER, data_source
+    from zsbench.tasks.catalog import download_from_hub
 
     rows, _ = esc50_rows
     hub_repo("someone/paths-only", [{**r, "audio": {"bytes": None, "path": r["filename"]}} for r in rows])

@@ -18,7 +18,8 @@ META = SimpleNamespace(templates=("This is a sound of {label}.",))
 def test_template_defaults_to_the_models_paper_template():
     s = TemplateStrategy(META)
     assert s.prompts(["dog"]) == {"dog": ["This is a sound of dog."]}
-    assert s.params() == {"templates": ["This is a sound of {label}."], "pooling": "embedding-mean"}
+    # pooling is the runner's: the run record adds it to these params (test_runner)
+    assert s.params() == {"templates": ["This is a sound of {label}."]}
 
 
 def test_prefix_templates_and_lists():
@@ -83,3 +84,44 @@ def test_poolings_match_brute_force():
     assert not np.allclose(emb, score)  # the choice is real
     with pytest.raises(ValueError, match="unknown pooling"):
         class_scores(audio, text, ps.owner, 3, "max")
+
+
+def test_strategies_declare_their_parameters_inputs_and_whether_they_augment():
+    from typing import Any
+
+    from zsbench.prompt_strategies.base import augments, strategy_spec
+    from zsbench.registry import PROMPTS
+
+    specs = {name: strategy_spec(name, PROMPTS.get(name)) for name in ("template", "file", "description", "augmented")}
+    assert {name: s.parameters for name, s in specs.items()} == {
+        "template": {"templates": list[str]}, "file": {"path": str}, "description": {"bank": str},
+        "augmented": {"bank": str, "n": int}}
+    assert specs["augmented"].inputs == ("task_id", "seed") and specs["template"].inputs == ("model_meta",)
+    assert specs["augmented"].describe({"n": "--n"}) == "it takes: bank (str), n (int, or --n)"
+    # Table II's lower half is the strategies' own word, not a list kept by the leaderboard
+    assert [name for name in specs if augments(name)] == ["description", "augmented"]
+    assert not augments("captions") and not augments("no-such-strategy")
+
+    class Legacy:  # a plug-in written before strategies declared their parameters
+        def __init__(self, model_meta=None, seed=0, pooling="embedding-mean", style="plain"):
+            pass
+
+    legacy = strategy_spec("legacy", Legacy)
+    assert legacy.parameters == {"style": Any} and set(legacy.inputs) == {"model_meta", "pooling", "seed"}
+
+
+@pytest.mark.parametrize("value,hint,expected", [
+    (3, int, 3), ("3", int, 3), (3.0, int, 3), (7, str, "7"), ("a {label}", list[str], ["a {label}"]),
+    (("a", "b"), list[str], ["a", "b"]), ("true", bool, True)])
+def test_parameter_values_take_their_declared_type(value, hint, expected):
+    from zsbench.prompt_strategies.base import coerce
+
+    assert coerce(value, hint, "here") == expected
+
+
+@pytest.mark.parametrize("value,hint", [("three", int), (True, int), (2.5, int), ("maybe", bool)])
+def test_a_value_of_the_wrong_type_is_refused(value, hint):
+    from zsbench.prompt_strategies.base import coerce
+
+    with pytest.raises(ValueError, match="here: .* is not an? "):
+        coerce(value, hint, "here")

@@ -224,3 +224,38 @@ def test_a_loaded_model_is_evaluated_without_reloading(isolated, monkeypatch):
     monkeypatch.setattr(MODELS, "get", no_reload)
     rec = zsbench.evaluate(model, **SMALL).record
     assert rec.model["name"] == "demo" and rec.model["fingerprint"] == model.fingerprint()
+
+
+def test_prompt_option_n_is_the_same_as_n(isolated):
+    """--prompt-option n=3 reaches the strategy as --n 3 does: same parameters, same prompts."""
+    opts = {**SMALL, "prompts": "augmented", "seed": 1}
+    short = zsbench.evaluate(**opts, n=3).record
+    spelled = zsbench.evaluate(**opts, prompt_options={"n": 3}).record
+    assert spelled.prompts["params"] == short.prompts["params"] and short.prompts["params"]["n"] == 3
+    assert spelled.prompts["bank_hash"] == short.prompts["bank_hash"]
+    assert spelled.metrics == short.metrics
+    assert zsbench.evaluate(**opts, prompt_options={"n": "3"}).record.prompts["bank_hash"] == short.prompts["bank_hash"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"prompts": "augmented", "prompt_options": {"colour": "red"}},
+     r"prompt strategy 'augmented' does not take --prompt-option colour; it takes: bank \(str, or --bank\), "
+     r"n \(int, or --n\)"),
+    ({"prompt_options": {"n": 2}}, r"'template' does not take --prompt-option n; it takes: templates \(list of str"),
+    ({"prompts": "augmented", "prompt_options": {"n": "many"}}, r"--prompt-option n: 'many' is not an int"),
+    ({"prompts": "augmented", "n": 2, "prompt_options": {"n": 3}}, r"'n' is given twice \(--n and --prompt-option n\)"),
+    ({"prompts": "augmented", "prompt_options": {"seed": 3}}, r"'seed' is not a prompt option; the run sets it \(--seed\)"),
+    ({"prompt_options": {"pooling": "score-mean"}}, r"'pooling' is not a prompt option; the run sets it \(--pooling\)"),
+])
+def test_a_prompt_option_the_strategy_does_not_take_is_refused(isolated, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        zsbench.evaluate(**{**SMALL, **kwargs})
+
+
+def test_the_runner_pools_and_records_the_pooling(isolated):
+    mean = zsbench.evaluate(**SMALL, templates=["{label}", "a {label} nearby"])
+    score = zsbench.evaluate(**SMALL, templates=["{label}", "a {label} nearby"], pooling="score-mean")
+    assert mean.record.prompts["params"] == {"templates": ["{label}", "a {label} nearby"], "pooling": "embedding-mean"}
+    assert score.record.prompts["params"]["pooling"] == "score-mean"
+    assert score.record.prompts["bank_hash"] == mean.record.prompts["bank_hash"]  # the same prompts, pooled apart
+    assert not np.allclose(score.scores, mean.scores)

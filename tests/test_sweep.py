@@ -131,3 +131,61 @@ def test_cli_sweep_then_leaderboard(isolated, demo_fitted):
     assert page.read_text().count("<svg") == 1 and "<svg" in curve.read_text()
     bad = zsb("sweep", "N=x")
     assert bad.returncode == 2 and "grid N=x: 'x' is not an integer" in " ".join(bad.stderr.split())
+
+
+def test_what_does_not_identify_a_run_is_read_off_the_config():
+    """The config marks each field experiment or execution; what a sweep's id leaves out is the
+    execution settings that change no number (the device and cache dtype can, so they count)."""
+    from zsbench.config import EXECUTION_FIELDS, NOT_IDENTITY, experiment, execution
+
+    assert sweep_mod.NOT_IDENTITY == NOT_IDENTITY == {
+        "progress", "results_dir", "store", "output", "save_predictions", "workers", "batch_size", "cache_dir",
+        "use_cache", "shard"}  # the hand-kept list this replaced: sweep ids stay as they were
+    assert EXECUTION_FIELDS - NOT_IDENTITY == {"device", "cache_dtype"}
+    assert sweep_mod.NOT_AXES == NOT_IDENTITY | {"templates"}
+    config = RunConfig(workers=3, seed=4)
+    assert execution(config)["workers"] == 3 and experiment(config)["seed"] == 4
+    assert set(execution(config)) | set(experiment(config)) == set(RunConfig.__dataclass_fields__)
+
+
+# Sweep ids computed before issue #17 moved the translation of a config into zsbench/config.py:
+# the same command still names the same sweep, so re-running it resumes its stored points.
+PINNED_IDS = [
+    (["seed=0,1"], "sw-e8c6f00ca491"),
+    (["N=1..3", "seed=0,1", "--prompts", "augmented", "--task-option", "n_per_class=2"], "sw-8613d9b4f9f7"),
+    (["N=1..3", "seed=0,1", "--prompts", "augmented", "--bank", "esc50", "--crop", "centre", "--precision", "bf16",
+      "--model-option", "x=1", "--workers", "0", "--batch-size", "8", "--quiet"], "sw-b4ba01f51564"),
+    (["seed=0,1", "--compile"], "sw-1a71299ffa9d"),
+]
+
+
+@pytest.mark.parametrize("args,sweep_id", PINNED_IDS)
+def test_the_sweep_id_of_a_command_is_unchanged(monkeypatch, args, sweep_id):
+    from typer.testing import CliRunner
+
+    from zsbench.cli import app
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_run_sweep(plan, on_point=None):
+        seen["plan"] = plan
+        raise Stop
+
+    monkeypatch.setattr(sweep_mod, "run_sweep", fake_run_sweep)
+    assert isinstance(CliRunner().invoke(app, ["sweep", *args]).exception, Stop)
+    assert seen["plan"].sweep_id == sweep_id
+    if args[:2] == ["N=1..3", "seed=0,1"] and len(args) == 6:
+        assert Sweep.plan(RunConfig(prompts="augmented", **SMALL), ["N=1..3", "seed=0,1"]).sweep_id == sweep_id
+
+
+def test_prompt_options_are_axes_and_are_checked_before_the_first_point():
+    plan = Sweep.plan(RunConfig(prompts="augmented"), ["prompt_options.n=1,2"])
+    assert [p["prompt_options.n"] for p in plan.points] == [1, 2]
+    with pytest.raises(SweepError, match=r"sweep point seed=0: prompt strategy 'augmented' does not take "
+                                         r"--prompt-option colour; it takes: bank \(str, or --bank\), n"):
+        Sweep.plan(RunConfig(prompts="augmented", prompt_options={"colour": "red"}), ["seed=0,1"])
+    with pytest.raises(SweepError, match=r"sweep point seed=0: task 'synthworld' does not take option\(s\) colour"):
+        Sweep.plan(RunConfig(task_options={"colour": "red"}), ["seed=0,1"])

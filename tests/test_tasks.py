@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 
 from zsbench.registry import TASKS
-from zsbench.tasks import (audiocaps, audioset, clotho, cochlscene, esc50, fsd50k, nsynth, tut, tut2017, us8k,
-                           vggsound)
+from zsbench.tasks import (audiocaps, audioset, catalog, clotho, cochlscene, esc50, fsd50k, nsynth, tut, tut2017,
+                           us8k, vggsound)
 from zsbench.tasks._meta import DataWarning, MetadataError, MissingAudioError
 from zsbench.tasks.base import MissingDataError
 
-TASK_IDS = ["esc50", "us8k", "fsd50k", "tut2018", "tau2019", "tut2017", "vggsound", "audioset", "nsynth",
-            "cochlscene", "audiocaps", "clotho"]
-YOUTUBE_TASKS = ["vggsound", "audioset", "audiocaps"]
+# From the registry: every task on a published dataset (it says how to cite it), and those of them
+# whose audio cannot be downloaded (YouTube sets: their source is the layout to provide).
+TASK_IDS = [t for t, m in catalog.metas().items() if m.citation]
+YOUTUBE_TASKS = catalog.by_hand()
 
 
 def data(shared: Path, name: str) -> Path:
@@ -53,18 +54,23 @@ def test_every_task_is_registered_and_says_how_to_get_its_data(task_id):
         loader()
     message = str(err.value)
     assert task_id in message and "Looked for" in message
-    if task_id in ("vggsound", "audioset", "audiocaps"):
+    if task_id in YOUTUBE_TASKS:
         assert "YouTube" in message and "<root>/" in message  # the documented layout
     else:
         assert f"zsbench data download {task_id}" in message
 
 
-def test_task_metadata_fields():
-    for module in (esc50, us8k, fsd50k, vggsound, audioset, nsynth, cochlscene, audiocaps, clotho, tut2017):
-        meta = module.META
-        assert meta.citation.startswith("@") and meta.license and meta.homepage
-        assert meta.version == ("2" if module is nsynth else "1")  # nsynth 2: the 10 test-split families
+@pytest.mark.parametrize("task_id", TASK_IDS)
+def test_task_metadata_fields(task_id):
+    meta = catalog.meta(task_id)
+    assert meta.id == task_id and meta.citation.startswith("@") and meta.license and meta.homepage
+    assert meta.splits  # what is scored, in words
+    assert meta.version == ("2" if task_id == "nsynth" else "1")  # nsynth 2: the 10 test-split families
+
+
+def test_tut_editions_register_their_own_meta():
     assert [e["meta"].id for e in tut.EDITIONS.values()] == ["tut2018", "tau2019"]
+    assert all(catalog.meta(e["meta"].id) is e["meta"] for e in tut.EDITIONS.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,13 +346,12 @@ def test_data_verify_finds_unreadable_audio(tmp_path):
     import soundfile as sf
 
     from zsbench.datasets import verify
-    from zsbench.tasks.downloads import SOURCES
 
     root = esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "1-2-A-0.wav,1,0,dog,True,2,A"], [])
     (root / "audio").mkdir()
     sf.write(root / "audio" / "1-1-A-0.wav", np.zeros(4410, np.float32), 44100)
     (root / "audio" / "1-2-A-0.wav").write_bytes(b"RIFF not really")
-    report = verify("esc50", SOURCES["esc50"], root)
+    report = verify("esc50", catalog.source("esc50"), root)
     assert report.listed == report.present == 2 and not report.ok
     assert len(report.unreadable) == 1 and "1-2-A-0.wav" in report.unreadable[0]
     assert report.checksums["meta/esc50.csv"].startswith("md5 ")  # not the official file
@@ -473,14 +478,6 @@ def test_vggsound_partial_root_reports_coverage(tmp_path):
 # One partial-data policy: allow_missing, its default from TaskMeta.partial_data
 # ---------------------------------------------------------------------------------------------
 
-def meta_of(task_id: str):
-    import importlib
-
-    module = importlib.import_module(TASKS.get(task_id).__module__)
-    editions = getattr(module, "EDITIONS", {})
-    return editions[task_id]["meta"] if task_id in editions else module.META
-
-
 @pytest.mark.parametrize("task_id", TASK_IDS)
 def test_every_task_takes_allow_missing_with_its_default_from_the_meta(task_id):
     import inspect
@@ -488,7 +485,7 @@ def test_every_task_takes_allow_missing_with_its_default_from_the_meta(task_id):
     params = inspect.signature(TASKS.get(task_id)).parameters
     assert "allow_missing" in params and params["allow_missing"].default is None  # None: the task's default
     assert "require_all" not in params  # one name only
-    assert meta_of(task_id).partial_data == ("score-present" if task_id in YOUTUBE_TASKS else "refuse")
+    assert catalog.meta(task_id).partial_data == ("score-present" if task_id in YOUTUBE_TASKS else "refuse")
 
 
 def test_allows_missing_is_one_rule_for_both_kinds_of_task():

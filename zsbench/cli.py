@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+import typing
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -25,69 +28,124 @@ def _each_command(ctx: typer.Context) -> None:
     ctx.call_on_close(install_warning_format())
 
 
-def _parse_kv(pairs: list[str], flag: str) -> dict:
-    from zsbench.runner import parse_option_value
+EXPERIMENT, EXECUTION = "Experiment (identifies the run)", "Execution (where and how it runs)"
 
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            _fail(f"{flag} {pair!r}: expected KEY=VALUE")
-        out[key.replace("-", "_")] = parse_option_value(value)
-    return out
+
+# The options `run` and `sweep` share, declared once: (parameter, type, option). Experiment
+# options come first (what identifies a run), then execution ones (zsbench/config.py).
+def _shared_options() -> list[tuple[str, Any, Any]]:
+    O, exp, how = typer.Option, EXPERIMENT, EXECUTION  # noqa: E741
+    return [
+        ("model", str, O("demo", "--model", "-m", help="adapter name (zsbench models)", rich_help_panel=exp)),
+        ("checkpoint", Optional[str], O(None, "--checkpoint", help="local path, URL or Hub id of the weights",
+                                        rich_help_panel=exp)),
+        ("model_option", List[str], O([], "--model-option", help="KEY=VALUE passed to the adapter", rich_help_panel=exp)),
+        ("task", str, O("synthworld", "--task", "-t", help="task name (zsbench tasks)", rich_help_panel=exp)),
+        ("data_root", Optional[Path], O(None, "--data-root", help="where the task's data lives", rich_help_panel=exp)),
+        ("folds", Optional[str], O(None, "--folds", help="ESC-50 / US8K folds to score, e.g. 1 or 1,2 "
+                                   "(= --task-option folds=...)", rich_help_panel=exp)),
+        ("task_option", List[str], O([], "--task-option", help="KEY=VALUE passed to the task loader", rich_help_panel=exp)),
+        ("prompts", str, O("template", "--prompts", "-p", help="prompt strategy (zsbench prompts)", rich_help_panel=exp)),
+        ("prompt_option", List[str], O([], "--prompt-option", help="KEY=VALUE passed to the prompt strategy; a wrong "
+                                       "KEY is refused with the strategy's parameters", rich_help_panel=exp)),
+        ("n", Optional[int], O(None, "--n", help="prompts sampled per label (augmented); same as --prompt-option n=N",
+                               rich_help_panel=exp)),
+        ("template", Optional[List[str]], O(None, "--template", help="template(s), repeat to average several; "
+                                            "same as --prompt-option templates=...", rich_help_panel=exp)),
+        ("bank", Optional[str], O(None, "--bank", help="prompt bank for description/augmented (default: the task's); "
+                                  "same as --prompt-option bank=...", rich_help_panel=exp)),
+        ("prompt_file", Optional[Path], O(None, "--prompt-file", help="JSON {label: \\[prompts]} for --prompts file; "
+                                          "same as --prompt-option path=...", rich_help_panel=exp)),
+        ("seed", int, O(0, "--seed", help="seed for prompt sampling and bootstrap", rich_help_panel=exp)),
+        ("pooling", str, O("embedding-mean", "--pooling", help="embedding-mean or score-mean", rich_help_panel=exp)),
+        ("crop", str, O("seeded", "--crop", help="long clips: seeded, centre, start, chunks, or random (reference)",
+                        rich_help_panel=exp)),
+        ("crop_seed", int, O(0, "--crop-seed", help="seed for --crop seeded (each clip's crop)", rich_help_panel=exp)),
+        ("precision", str, O("fp32", "--precision", help="fp32 (default), bf16 or fp16 autocast for torch models; "
+                             "cached apart", rich_help_panel=exp)),
+        ("compile_", bool, O(False, "--compile", help="torch.compile the audio tower once per loaded model (inductor, "
+                             "dynamic=False): faster on large tasks after a one-off compile; cached apart",
+                             rich_help_panel=exp)),
+        ("on_bad_audio", str, O("error", "--on-bad-audio", help="error or skip", rich_help_panel=exp)),
+        ("bootstrap", int, O(0, "--bootstrap", help="bootstrap resamples for a CI on the headline metric",
+                             rich_help_panel=exp)),
+        ("device", str, O("cpu", "--device", help="cpu, cuda, cuda:N or mps", rich_help_panel=how)),
+        ("batch_size", int, O(32, "--batch-size", help="clips per forward pass", rich_help_panel=how)),
+        ("workers", Optional[int], O(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 "
+                                     "with a GPU)", rich_help_panel=how)),
+        ("cache_dir", Optional[Path], O(None, "--cache-dir", envvar="ZSBENCH_CACHE", help="embedding cache folder",
+                                        rich_help_panel=how)),
+        ("no_cache", bool, O(False, "--no-cache", help="neither read nor write the embedding cache", rich_help_panel=how)),
+        ("results", Optional[Path], O(None, "--results", envvar="ZSBENCH_RESULTS", help="results store folder",
+                                      rich_help_panel=how)),
+        ("quiet", bool, O(False, "--quiet", "-q", help="no progress bars", rich_help_panel=how)),
+    ]
+
+
+def _text(path: Optional[Path]) -> Optional[str]:
+    return str(path) if path else None
+
+
+def _run_params(v: dict[str, Any]) -> dict[str, Any]:
+    """The shared options' values as RunConfig keywords."""
+    from zsbench.config import parse_options
+
+    task_options = parse_options(v["task_option"], "--task-option")
+    if v["folds"]:
+        task_options["folds"] = v["folds"]
+    return dict(model=v["model"], task=v["task"], prompts=v["prompts"], n=v["n"], seed=v["seed"],
+                templates=list(v["template"] or []) or None, prompt_file=_text(v["prompt_file"]), bank=v["bank"],
+                pooling=v["pooling"], checkpoint=v["checkpoint"], data_root=_text(v["data_root"]),
+                batch_size=v["batch_size"], workers=v["workers"], device=v["device"], precision=v["precision"],
+                compile=v["compile_"], crop=v["crop"], crop_seed=v["crop_seed"], cache_dir=_text(v["cache_dir"]),
+                use_cache=not v["no_cache"], on_bad_audio=v["on_bad_audio"], bootstrap=v["bootstrap"],
+                results_dir=_text(v["results"]), progress=not v["quiet"],
+                model_options=parse_options(v["model_option"], "--model-option"), task_options=task_options,
+                prompt_options=parse_options(v["prompt_option"], "--prompt-option"))
+
+
+def _with_run_options(command: Callable) -> Callable:
+    """Give ``command`` the shared options after its own arguments: it gets their values as
+    ``params``, RunConfig keywords (a malformed KEY=VALUE fails as one line)."""
+    hints = typing.get_type_hints(command)
+    own = [p.replace(annotation=hints.get(p.name, p.annotation))
+           for p in inspect.signature(command).parameters.values() if p.name != "params"]
+    arguments = [p for p in own if isinstance(p.default, typer.models.ArgumentInfo)]
+    shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option, annotation=kind)
+              for name, kind, option in _shared_options()]
+    names = [p.name for p in shared]
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> Any:
+        try:
+            params = _run_params({name: values.pop(name) for name in names})
+        except USER_ERRORS as exc:
+            _fail(str(exc))
+        return command(params=params, **values)
+
+    signature = [*arguments, *shared, *(p for p in own if p not in arguments)]
+    wrapper.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in signature}
+    return wrapper
 
 
 @app.command("run")
+@_with_run_options
 def run_cmd(
-    model: str = typer.Option("demo", "--model", "-m", help="adapter name (zsbench models)"),
-    task: str = typer.Option("synthworld", "--task", "-t", help="task name (zsbench tasks)"),
-    prompts: str = typer.Option("template", "--prompts", "-p", help="prompt strategy (zsbench prompts)"),
-    n: Optional[int] = typer.Option(None, "--n", help="prompts sampled per label (augmented strategies)"),
-    seed: int = typer.Option(0, "--seed", help="seed for prompt sampling and bootstrap"),
-    crop_seed: int = typer.Option(0, "--crop-seed", help="seed for --crop seeded (each clip's crop)"),
-    template: Optional[List[str]] = typer.Option(None, "--template", help="template(s); repeat to average several"),
-    prompt_file: Optional[Path] = typer.Option(None, "--prompt-file", help="JSON {label: [prompts]} for --prompts file"),
-    bank: Optional[str] = typer.Option(None, "--bank", help="prompt bank for description/augmented (default: the task's)"),
-    pooling: str = typer.Option("embedding-mean", "--pooling", help="embedding-mean or score-mean"),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="where the task's data lives"),
-    folds: Optional[str] = typer.Option(None, "--folds", help="ESC-50 / US8K folds to score, e.g. 1 or 1,2"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 with a GPU)"),
-    device: str = typer.Option("cpu", "--device"),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 (default), bf16 or fp16 autocast for torch models; cached apart"),
-    compile_: bool = typer.Option(False, "--compile", help="torch.compile the audio tower (inductor, dynamic=False): "
-                                  "faster on large tasks after a one-off compile; cached apart"),
-    shard: bool = typer.Option(False, "--shard", help="under torchrun: each rank embeds its share into the shared cache; rank 0 writes the one record"),
-    crop: str = typer.Option("seeded", "--crop", help="long clips: seeded, centre, start, chunks, or random (reference)"),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="neither read nor write the embedding cache"),
-    on_bad_audio: str = typer.Option("error", "--on-bad-audio", help="error or skip"),
-    bootstrap: int = typer.Option(0, "--bootstrap", help="bootstrap resamples for a CI on the headline metric"),
-    results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS", help="results store folder"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="also write this run's record here"),
-    save_predictions: Optional[Path] = typer.Option(None, "--save-predictions", help="per-clip CSV or .parquet"),
-    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
-    task_option: List[str] = typer.Option([], "--task-option", help="KEY=VALUE passed to the task loader"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+    params: dict,
+    shard: bool = typer.Option(False, "--shard", help="under torchrun: each rank embeds its share into the shared "
+                               "cache; rank 0 writes the one record", rich_help_panel=EXECUTION),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="also write this run's record here",
+                                          rich_help_panel=EXECUTION),
+    save_predictions: Optional[Path] = typer.Option(None, "--save-predictions", help="per-clip CSV or .parquet",
+                                                    rich_help_panel=EXECUTION),
 ) -> None:
     """Evaluate one model on one task with one prompt strategy, and store the run record."""
     from zsbench.api import evaluate
 
     console = _console()
     try:
-        result = evaluate(
-            model=model, task=task, prompts=prompts, n=n, seed=seed, templates=list(template or []) or None,
-            prompt_file=str(prompt_file) if prompt_file else None, bank=bank, pooling=pooling, checkpoint=checkpoint,
-            data_root=str(data_root) if data_root else None, batch_size=batch_size, workers=workers,
-            device=device, precision=precision, compile=compile_, shard=shard, crop=crop, crop_seed=crop_seed,
-            cache_dir=str(cache_dir) if cache_dir else None, use_cache=not no_cache,
-            on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
-            output=str(output) if output else None,
-            save_predictions=str(save_predictions) if save_predictions else None, progress=not quiet,
-            model_options=_parse_kv(model_option, "--model-option"),
-            task_options={**_parse_kv(task_option, "--task-option"), **({"folds": folds} if folds else {})},
-        )
+        result = evaluate(**params, shard=shard, output=_text(output), save_predictions=_text(save_predictions))
     except KeyboardInterrupt:
         _fail("interrupted. Embeddings of the batches already finished are cached; run the same command again "
               "to resume.", code=130)
@@ -170,44 +228,20 @@ def leaderboard_cmd(
 
 
 @app.command("sweep")
+@_with_run_options
 def sweep_cmd(
-    grid: List[str] = typer.Argument(..., help="NAME=VALUES axes: N=1..5, seed=0,1,2, model=a,b, task=..., prompts=..., task_options.KEY=..."),
-    model: str = typer.Option("demo", "--model", "-m", help="adapter name, unless the grid varies model"),
-    task: str = typer.Option("synthworld", "--task", "-t"),
-    prompts: str = typer.Option("template", "--prompts", "-p"),
-    n: Optional[int] = typer.Option(None, "--n", help="prompts per label, unless the grid varies N"),
-    seed: int = typer.Option(0, "--seed"),
-    bank: Optional[str] = typer.Option(None, "--bank"),
-    pooling: str = typer.Option("embedding-mean", "--pooling"),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint"),
-    data_root: Optional[Path] = typer.Option(None, "--data-root"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    workers: Optional[int] = typer.Option(None, "--workers"),
-    device: str = typer.Option("cpu", "--device"),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 autocast (or a grid axis precision=...)"),
-    compile_: bool = typer.Option(False, "--compile", help="torch.compile each model's audio tower once (or a grid axis compile=false,true)"),
-    crop: str = typer.Option("seeded", "--crop"),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", envvar="ZSBENCH_CACHE"),
-    on_bad_audio: str = typer.Option("error", "--on-bad-audio"),
-    bootstrap: int = typer.Option(0, "--bootstrap"),
-    results: Optional[Path] = typer.Option(None, "--results", envvar="ZSBENCH_RESULTS"),
-    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
-    task_option: List[str] = typer.Option([], "--task-option", help="KEY=VALUE passed to the task loader"),
+    params: dict,
+    grid: List[str] = typer.Argument(..., help="NAME=VALUES axes: N=1..5, seed=0,1,2, model=a,b, task=..., prompts=..., "
+                                    "task_options.KEY=..., prompt_options.KEY=..."),
     sweep_id: Optional[str] = typer.Option(None, "--sweep-id", help="name the sweep (default: a hash of the command's settings, so re-running resumes)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the points in run order and exit"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
 ) -> None:
-    """Run a grid of configurations, one stored record per point; re-running resumes."""
-    from zsbench.runner import RunConfig
-    from zsbench.sweep import Sweep, run_sweep
+    """Run a grid of configurations, one stored record per point; re-running resumes.
+
+    The options set the base every point starts from; a grid axis overrides its option."""
+    from zsbench.api import plan_sweep, run_sweep
 
     console = _console()
-    base = RunConfig(model=model, task=task, prompts=prompts, n=n, seed=seed, bank=bank, pooling=pooling,
-                     checkpoint=checkpoint, data_root=str(data_root) if data_root else None, batch_size=batch_size,
-                     workers=workers, device=device, precision=precision, compile=compile_, crop=crop, cache_dir=str(cache_dir) if cache_dir else None,
-                     on_bad_audio=on_bad_audio, bootstrap=bootstrap, results_dir=str(results) if results else None,
-                     progress=not quiet, model_options=_parse_kv(model_option, "--model-option"),
-                     task_options=_parse_kv(task_option, "--task-option"))
 
     def show(outcome, total: int) -> None:
         rec = outcome.record
@@ -220,7 +254,7 @@ def sweep_cmd(
                       f"({what})", markup=False, soft_wrap=True)
 
     try:
-        plan = Sweep.plan(base, list(grid), sweep_id)
+        plan = plan_sweep(list(grid), sweep_id, **params)
         if dry_run:
             for i, point in enumerate(plan.points):
                 console.print(f"[{i + 1}/{len(plan.points)}] {plan.label(point)}", markup=False)
@@ -247,7 +281,21 @@ def _source(task: str):
     return SOURCES.get(task)
 
 
-@data_app.command("download")
+class _DownloadCommand(typer.core.TyperCommand):
+    """`data download --help` ends with the tasks it fetches, read from the task registry when shown."""
+
+    @property
+    def epilog(self) -> str:
+        from zsbench.tasks.catalog import download_help
+
+        return download_help()
+
+    @epilog.setter
+    def epilog(self, value) -> None:  # click sets it on construction; the registry's list is the epilog
+        pass
+
+
+@data_app.command("download", cls=_DownloadCommand)
 def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
                       data_root: Optional[Path] = typer.Option(None, "--data-root"),
                       source_opt: Optional[str] = typer.Option(
@@ -261,7 +309,7 @@ def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"
     try:
         source = _source(task)
         if source_opt:
-            from zsbench.hub_datasets import download_from_hub
+            from zsbench.tasks.catalog import download_from_hub
 
             root = download_from_hub(task, source_opt, data_root or data_dir() / task)
         elif source is None:

@@ -1,6 +1,7 @@
 """HEAR-style conformance check for an adapter: run it on white noise and verify the contract.
 
-Every adapter gets this for free in the tests; a third-party plug-in can run it too
+Every registered adapter is run through it on seeded random weights in the tests
+(tests/test_conformance.py); a third-party plug-in can run it too
 (``validate(MyAdapter(LoadOptions()))``) before trusting its numbers.
 """
 

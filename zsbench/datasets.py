@@ -29,6 +29,10 @@ from zsbench.paths import data_dir
 from zsbench.progress import bar
 
 
+class DataWarning(UserWarning):
+    """Partial data (clips missing, or on disk but not listed): scored anyway, coverage recorded."""
+
+
 @dataclass(frozen=True)
 class Archive:
     url: str
@@ -182,7 +186,6 @@ def _check_content(task_id: str, source: DatasetSource, root: Path,
     """The extracted copy's content (``source.checks`` md5s, every listed clip present and
     readable), or CorruptArchive naming the files that fail; the extraction markers are removed
     then, so a re-run extracts (and checks) again."""
-    from zsbench.tasks._meta import DataWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # missing clips are this check's finding, said below

@@ -28,22 +28,13 @@ MARKER = ".zsbench-source.json"
 
 @dataclass(frozen=True)
 class HubLayout:
-    """How a Hub copy's rows map onto a task's official release."""
+    """How a Hub copy's rows map onto a task's official release. Each task that supports
+    ``--source hf:`` declares its own in its module (``TaskMeta.hub``), read through the task
+    registry (:func:`zsbench.tasks.catalog.hub_layout`), which hands it to :func:`fetch`."""
 
     metadata: str  # the official metadata file, relative to the data root
     columns: tuple[str, ...]  # its columns in official order; the Hub copy must have them all
     audio: str  # each clip's official path, formatted with the row's columns
-
-
-LAYOUTS: dict[str, HubLayout] = {
-    "esc50": HubLayout("meta/esc50.csv", ("filename", "fold", "target", "category", "esc10", "src_file", "take"),
-                       "audio/{filename}"),
-    "us8k": HubLayout("metadata/UrbanSound8K.csv",
-                      ("slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"),
-                      "audio/fold{fold}/{slice_file_name}"),
-    "clotho": HubLayout("clotho_captions_evaluation.csv",
-                        ("file_name", *(f"caption_{k}" for k in range(1, 6))), "evaluation/{file_name}"),
-}
 
 
 def parse_source(source: str) -> tuple[str, str | None]:
@@ -54,15 +45,12 @@ def parse_source(source: str) -> tuple[str, str | None]:
     return repo, revision or None
 
 
-def download_from_hub(task_id: str, source: str, root: Path) -> Path:
-    """Fetch the repository's Parquet files and write the task's official layout under ``root``."""
+def fetch(layout: HubLayout, source: str, root: Path) -> Path:
+    """Fetch the repository's Parquet files and write ``layout`` (a task's official layout) under
+    ``root``. Which layout a task has is the task's own fact: ``tasks.catalog.download_from_hub``."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    layout = LAYOUTS.get(task_id)
-    if layout is None:
-        raise ValueError(f"--source hf: is known for {', '.join(sorted(LAYOUTS))}, not {task_id!r}; "
-                         f"download {task_id} from its official release instead (`zsbench data download {task_id}`)")
     repo, revision = parse_source(source)
     try:
         snapshot = Path(snapshot_download(repo, repo_type="dataset", revision=revision,

@@ -3,15 +3,19 @@
 Modelled on lm-evaluation-harness: names map to objects or to lazy ``"module:attr"`` strings
 so listing the registry never imports torch or a reference package; a duplicate name is an
 error (two plug-ins silently shadowing each other would mix up results); third-party plug-ins
-arrive through an entry-point group.
+arrive through an entry-point group, and one named like a built-in is an error naming both. What
+is registered is checked against the registry's base: a class (subclass), a protocol (its
+methods), or ``Callable``; for a lazy target when it is first imported.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import importlib
+import typing
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -29,14 +33,17 @@ class Entry:
     name: str
     target: Any  # the object, or "module:attr" until first use
     description: str
+    origin: str = ""  # where it comes from: the registering module, or the plug-in's entry point
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, entry_point_group: str | None = None, base: type | None = None,
+    def __init__(self, kind: str, entry_point_group: str | None = None, base: Any = None,
                  builtins: str | None = None):
         self.kind = kind
         self.group = entry_point_group
         self.builtins = builtins  # package whose import registers the built-ins by decorator
+        # what every target must be: a class, a Protocol, Callable, or "module:attr" naming one
+        # (imported at the first check, so that defining a registry imports nothing)
         self.base = base
         self._entries: dict[str, Entry] = {}
         self._plugins_loaded = False
@@ -57,17 +64,50 @@ class Registry(Generic[T]):
         old = self._entries.get(name)
         if old is not None and old.target is not target:
             raise ValueError(f"{self.kind} {name!r} is registered twice ({old.target!r} and {target!r})")
-        self._entries[name] = Entry(name, target, description)
+        origin = target.partition(":")[0] if isinstance(target, str) else getattr(target, "__module__", "") or ""
+        if not isinstance(target, str):
+            self._check(name, target, origin)
+        self._entries[name] = Entry(name, target, description, origin)
+
+    def _resolved_base(self) -> Any:
+        if isinstance(self.base, str):
+            module, _, attr = self.base.partition(":")
+            self.base = getattr(importlib.import_module(module), attr)
+        return self.base
+
+    def _check(self, name: str, target: Any, origin: str) -> None:
+        """TypeError unless ``target`` is what this registry holds (see ``base``)."""
+        base = self._resolved_base()
+        if base is None:
+            return
+        problem = _mismatch(target, base)
+        if problem is not None:
+            where = f" ({origin})" if origin else ""
+            raise TypeError(f"{self.kind} {name!r}{where} is not a {getattr(base, '__name__', base)}{problem}")
 
     def _load_plugins(self) -> None:
+        """Import the built-ins, then add the entry-point plug-ins (lazily: "module:attr").
+        A plug-in named like a registered entry is an error naming both, every time it is asked."""
         if self._plugins_loaded:
             return
-        self._plugins_loaded = True
         if self.builtins:
             importlib.import_module(self.builtins)
+        found: dict[str, EntryPoint] = {}
         for ep in entry_points(group=self.group) if self.group else ():
-            if ep.name not in self._entries:
-                self._entries[ep.name] = Entry(ep.name, ep.value, f"plug-in from {ep.value}")
+            plugin = _describe(ep)
+            old, twin = self._entries.get(ep.name), found.get(ep.name)
+            if old is not None and old.origin != plugin:  # the same entry point again is no clash
+                raise ValueError(f"{self.kind} {ep.name!r} is defined twice: by the entry-point plug-in {plugin} "
+                                 f"and by the built-in {self.kind} in module {old.origin or repr(old.target)}; rename "
+                                 f"the plug-in's entry point (one name, one {self.kind})")
+            if twin is not None and twin.value != ep.value:
+                raise ValueError(f"{self.kind} {ep.name!r} is defined twice: by the entry-point plug-ins "
+                                 f"{_describe(twin)} and {plugin}; uninstall or rename one")
+            found[ep.name] = ep
+        for name, ep in found.items():
+            if name not in self._entries:
+                self._entries[name] = Entry(name, ep.value, f"plug-in from {ep.value}", _describe(ep))
+        self._plugins_loaded = True
 
     def names(self) -> list[str]:
         self._load_plugins()
@@ -91,9 +131,8 @@ class Registry(Generic[T]):
         if isinstance(target, str):
             module, _, attr = target.partition(":")
             target = getattr(importlib.import_module(module), attr)
-            if self.base is not None and isinstance(target, type) and not issubclass(target, self.base):
-                raise TypeError(f"{self.kind} {name!r} ({entry.target}) is not a {self.base.__name__}")
-            self._entries[name] = Entry(name, target, entry.description)
+            self._check(name, target, entry.target)
+            self._entries[name] = Entry(name, target, entry.description, entry.origin)
         return target
 
     def __contains__(self, name: str) -> bool:
@@ -105,9 +144,51 @@ def _first_line(doc: str | None) -> str:
     return (doc or "").strip().splitlines()[0] if doc and doc.strip() else ""
 
 
+def _describe(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{ep.name} = {ep.value} (group {ep.group}{f', distribution {dist.name}' if dist is not None else ''})"
+
+
+def _protocol_methods(protocol: type) -> list[str]:
+    """The public methods a Protocol declares (its data members may be set per instance)."""
+    names: set[str] = set()
+    for klass in protocol.__mro__:
+        if klass not in (typing.Protocol, typing.Generic, object) and getattr(klass, "_is_protocol", False):
+            names |= {n for n, v in vars(klass).items() if not n.startswith("_") and callable(v)}
+    return sorted(names)
+
+
+def _mismatch(target: Any, base: Any) -> str | None:
+    """None when ``target`` fits ``base``, else why not (a suffix for the error message)."""
+    if base is collections.abc.Callable or base is typing.Callable:
+        return None if callable(target) else ": it is not callable"
+    if getattr(base, "_is_protocol", False):
+        if not isinstance(target, type) and callable(target):
+            return None  # a factory: what it builds is used through the protocol
+        lacking = [m for m in _protocol_methods(base) if not callable(getattr(target, m, None))]
+        return f": it lacks {', '.join(lacking)}" if lacking else None
+    if isinstance(target, type):
+        return None if issubclass(target, base) else ""
+    return None if isinstance(target, base) else ""
+
+
 # The registries. Built-ins register by decorator when their package is imported; listing a
 # registry imports those packages, whose modules keep heavy imports inside functions.
-MODELS: Registry = Registry("model", "zsbench.adapters", builtins="zsbench.adapters")
-TASKS: Registry = Registry("task", "zsbench.tasks", builtins="zsbench.tasks")
-PROMPTS: Registry = Registry("prompt strategy", "zsbench.prompt_strategies", builtins="zsbench.prompt_strategies")
-METRICS: Registry = Registry("metric", None, builtins="zsbench.metrics")
+MODELS: Registry = Registry("model", "zsbench.adapters", base="zsbench.adapters.base:AudioTextModel",
+                            builtins="zsbench.adapters")
+TASKS: Registry = Registry("task", "zsbench.tasks", base=collections.abc.Callable, builtins="zsbench.tasks")
+PROMPTS: Registry = Registry("prompt strategy", "zsbench.prompt_strategies",
+                             base="zsbench.prompt_strategies.base:PromptStrategy", builtins="zsbench.prompt_strategies")
+METRICS: Registry = Registry("metric", None, base=collections.abc.Callable, builtins="zsbench.metrics")
+
+
+def import_modules(package: str, path: list[str], helpers: tuple[str, ...] = ()) -> list[str]:
+    """Import every module of a plug-in package (``pkgutil``, no hand-kept list), so a new module
+    registers itself by being there. Names starting with ``_`` and ``helpers`` are skipped."""
+    import importlib
+    import pkgutil
+
+    names = sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_") and m.name not in helpers)
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

@@ -2,100 +2,33 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from zsbench.adapters.base import AudioTextModel, LoadOptions
-from zsbench.audio import CROP_MODES, Preprocessing
-from zsbench.cache import STORE_DTYPES, EmbeddingCache
+from zsbench.adapters.base import AudioTextModel
+from zsbench.audio import Preprocessing
+from zsbench.cache import EmbeddingCache
 from zsbench.compiling import apply_compile, cache_identity as compiled_identity, compiled_with
+from zsbench.config import RunConfig, build_strategy, load_options, task_arguments
+from zsbench.config import parse_option_value  # noqa: F401  (its old home; RunConfig's too)
 from zsbench.paths import cache_dir
-from zsbench.precision import cache_identity, check as check_precision
+from zsbench.precision import cache_identity
 from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
 from zsbench.hub_datasets import data_source
 from zsbench.metrics import MetricReport
-from zsbench.prompt_strategies.base import POOLINGS, PromptSet, bank_hash, check_prompts, class_scores, prompt_source
+from zsbench.prompt_strategies.base import PromptSet, bank_hash, check_prompts, class_scores, prompt_source
 from zsbench.provenance import git_revision, package_versions, resampler_used, task_protocol, weights_identity
-from zsbench.registry import METRICS, MODELS, PROMPTS, TASKS
+from zsbench.registry import METRICS, MODELS, TASKS
 from zsbench.results import RunRecord, ResultsStore
 from zsbench.shard import device_for as shard_device, embed_share, from_env as shard_rank
 from zsbench.tasks.base import Task
-
-
-def parse_option_value(text: str) -> Any:
-    """A ``KEY=VALUE`` option value from the command line or a sweep grid: int, float, bool or
-    text (never ``eval``)."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
-@dataclass
-class RunConfig:
-    """Every parameter of a run; stored verbatim in its record."""
-
-    model: str = "demo"
-    task: str = "synthworld"
-    prompts: str = "template"
-    seed: int = 0
-    n: int | None = None  # prompts sampled per label (augmented strategies)
-    templates: list[str] | None = None
-    prompt_file: str | None = None
-    bank: str | None = None  # prompt bank (file or shipped name) for description/augmented
-    pooling: str = "embedding-mean"
-    checkpoint: str | None = None
-    device: str = "cpu"
-    crop: str = "seeded"
-    # Its own seed, apart from ``seed`` (prompt sampling, bootstrap): a sweep over seeds then
-    # reuses every clip's audio embedding, and crop variance is studied on purpose, by crop_seed.
-    crop_seed: int = 0
-    data_root: str | None = None
-    batch_size: int = 32
-    workers: int | None = None
-    cache_dir: str | None = None
-    use_cache: bool = True
-    cache_dtype: str = "float32"  # audio rows; float16 halves the cache but can move a metric (cache.py)
-    precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/precision.py)
-    compile: bool = False  # torch.compile the adapter's audio tower (zsbench/compiling.py); cached apart
-    shard: bool = False  # split the audio pass across torchrun ranks (zsbench/shard.py)
-    on_bad_audio: str = "error"
-    bootstrap: int = 0
-    results_dir: str | None = None
-    store: bool = True
-    output: str | None = None
-    save_predictions: str | None = None
-    progress: bool = False
-    model_options: dict[str, Any] = field(default_factory=dict)
-    task_options: dict[str, Any] = field(default_factory=dict)
-    prompt_options: dict[str, Any] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if self.crop not in CROP_MODES:
-            raise ValueError(f"--crop {self.crop!r}: choose one of {', '.join(CROP_MODES)}")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"--pooling {self.pooling!r}: choose one of {', '.join(POOLINGS)}")
-        if self.on_bad_audio not in ("error", "skip"):
-            raise ValueError(f"--on-bad-audio {self.on_bad_audio!r}: choose error or skip")
-        check_precision(self.precision)
-        if not isinstance(self.compile, bool):
-            raise ValueError(f"compile {self.compile!r}: must be true or false")
-        if self.cache_dtype not in STORE_DTYPES:
-            raise ValueError(f"cache_dtype {self.cache_dtype!r}: choose one of {', '.join(STORE_DTYPES)}")
-        if self.batch_size < 1:
-            raise ValueError("--batch-size must be at least 1")
-        if self.workers is not None and self.workers < 0:
-            raise ValueError(f"--workers {self.workers}: must be 0 (decode in the main process) or more")
 
 
 @dataclass
@@ -108,28 +41,6 @@ class RunResult:
     record_path: Path | None = None
 
 
-# Run options a strategy may take: its parameter name -> (the config field, the CLI flag).
-STRATEGY_OPTIONS = {"templates": ("templates", "--template"), "path": ("prompt_file", "--prompt-file"),
-                    "n": ("n", "--n"), "bank": ("bank", "--bank")}
-
-
-def build_strategy(config: RunConfig, model: AudioTextModel, task: Task):
-    factory = PROMPTS.get(config.prompts)
-    accepted = inspect.signature(factory).parameters
-    options = {"model_meta": model.meta, "pooling": config.pooling, **config.prompt_options}
-    if "seed" in accepted:
-        options["seed"] = config.seed
-    if "task_id" in accepted:
-        options["task_id"] = task.meta.id
-    for param, (fieldname, flag) in STRATEGY_OPTIONS.items():
-        value = getattr(config, fieldname)
-        if value is not None:
-            if param not in accepted:
-                raise ValueError(f"prompt strategy {config.prompts!r} does not take {flag}")
-            options[param] = value
-    return factory(**options)
-
-
 @dataclass
 class TextPlan:
     """The texts a run embeds, how they turn into scores, and what the record says about them."""
@@ -140,16 +51,18 @@ class TextPlan:
 
 
 def classification_plan(config: RunConfig, model: AudioTextModel, task: Task) -> TextPlan:
-    strategy = build_strategy(config, model, task)
+    strategy = build_strategy(config, model.meta, task.meta.id)
     prompts = strategy.prompts(task.labels)
     check_prompts(prompts, task.labels, f"prompt strategy {config.prompts!r}")
     prompt_set = PromptSet.from_dict(prompts, task.labels)
 
     def score(audio: np.ndarray, text: np.ndarray, scored: list[int]):
-        scores = class_scores(audio, text, prompt_set.owner, len(task.labels), strategy.pooling)
+        scores = class_scores(audio, text, prompt_set.owner, len(task.labels), config.pooling)
         return scores, _targets(task, scored)
 
-    record = {"strategy": strategy.name, "params": strategy.params(), "bank_hash": bank_hash(prompts),
+    # Pooling is the run's, not the strategy's; the record keeps it with the prompt parameters.
+    params = {**strategy.params(), "pooling": config.pooling}
+    record = {"strategy": strategy.name, "params": params, "bank_hash": bank_hash(prompts),
               "n_prompts": len(prompt_set.texts), "prompts": prompts, "source": prompt_source(strategy)}
     return TextPlan(prompt_set.texts, record, score)
 
@@ -204,18 +117,11 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     rank = shard_rank() if config.shard else None
     device = shard_device(config.device, rank) if rank else config.device  # under torchrun: this rank's GPU
     if model is None:
-        model = MODELS.get(config.model)(LoadOptions(device, config.checkpoint, dict(config.model_options),
-                                                     crop=config.crop))
+        model = MODELS.get(config.model)(load_options(config, device))
     fingerprint = model.fingerprint()  # of the weights, before compiling (which changes no weight)
     compiled = _compile_for(config, model)
     lap("load_model")
-    loader = TASKS.get(config.task)
-    accepted = set(inspect.signature(loader).parameters) - {"data_root"}
-    unknown = set(config.task_options) - accepted
-    if unknown:
-        raise ValueError(f"task {config.task!r} does not take option(s) {', '.join(sorted(unknown))}; "
-                         f"it takes: {', '.join(sorted(accepted)) or 'none'}")
-    task = loader(data_root=config.data_root, **config.task_options)
+    task = TASKS.get(config.task)(**task_arguments(config))
     lap("load_task")
     plan = retrieval_plan(task) if task.meta.metric == "retrieval" else classification_plan(config, model, task)
     lap("prompts")
@@ -301,5 +207,5 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     if config.save_predictions:
         from zsbench.predictions import write_predictions
 
-        write_predictions(Path(config.save_predictions), result)
+        write_predictions(Path(config.save_predictions), result.scores, result.task, result.scored)
     return result

@@ -18,7 +18,6 @@ of a dict field). Any ``RunConfig`` field may be an axis.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -27,17 +26,22 @@ import typing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
-from zsbench.runner import RunConfig, RunResult, parse_option_value, run
+from zsbench.config import NOT_IDENTITY, identity, load_options, parse_option_value, prompt_parameters, task_arguments
+from zsbench.runner import RunConfig, RunResult, run
 
 # Short names people write on the command line for RunConfig fields.
 ALIASES = {"N": "n", "template": "templates", "prompt": "prompts"}
-# Fields that change where or how verbosely a run happens, never its result: left out of the sweep id.
-NOT_IDENTITY = {"progress", "results_dir", "store", "output", "save_predictions", "workers", "batch_size",
-                "cache_dir", "use_cache", "shard"}
-# Fields a grid may not vary: where and how a point runs and is stored (the sweep stores each
-# point itself, so a --shard run, whose rank 0 writes the record, does not fit a sweep), and
-# the list-valued templates.
-NOT_AXES = NOT_IDENTITY | {"templates"}
+
+
+def _is_list(hint: Any) -> bool:
+    return typing.get_origin(hint) is list or any(typing.get_origin(a) is list for a in typing.get_args(hint))
+
+
+# Fields a grid may not vary: where and how a point runs and is stored (the config's execution
+# settings that change no number; the sweep stores each point itself, so a --shard run, whose
+# rank 0 writes the record, does not fit a sweep), and list-valued fields (templates), whose
+# values a grid's commas cannot spell.
+NOT_AXES = NOT_IDENTITY | {f for f, h in typing.get_type_hints(RunConfig).items() if _is_list(h)}
 
 
 class SweepError(ValueError):
@@ -153,45 +157,33 @@ def load_key(config: RunConfig) -> str:
     """What decides the loaded adapter: the model name, every LoadOptions field the config sets,
     and whether it is compiled (compiling changes the loaded object, so eager and compiled points
     never share one)."""
-    return _canon({"model": config.model, "compile": config.compile, **asdict(_load_options(config))})
-
-
-def _load_options(config: RunConfig):
-    from zsbench.adapters.base import LoadOptions
-
-    # Every LoadOptions field that RunConfig has under the same name (device, checkpoint, crop and
-    # whatever is added later, such as a precision), so this stays in step with the runner.
-    names = {f.name for f in dataclasses.fields(LoadOptions)} - {"extra"}
-    return LoadOptions(**{n: getattr(config, n) for n in names if hasattr(config, n)},
-                       extra=dict(config.model_options))
+    return _canon({"model": config.model, "compile": config.compile, **asdict(load_options(config))})
 
 
 def load_model(config: RunConfig):
     from zsbench.registry import MODELS
 
-    return MODELS.get(config.model)(_load_options(config))
+    return MODELS.get(config.model)(load_options(config))
 
 
 def _preflight(config: RunConfig, where: str) -> None:
     """Fail before the first point, not hours into a sweep, on what can be checked cheaply:
-    option values, registered names, and options a prompt strategy does not take."""
-    import inspect
-
+    option values, registered names, and options a prompt strategy or a task does not take."""
     from zsbench.registry import MODELS, PROMPTS, TASKS, UnknownNameError
-    from zsbench.runner import STRATEGY_OPTIONS
 
     try:
         config.validate()
         for registry, name in ((MODELS, config.model), (TASKS, config.task), (PROMPTS, config.prompts)):
             if name not in registry:
                 registry.get(name)  # raises, listing the valid names
-        accepted = inspect.signature(PROMPTS.get(config.prompts)).parameters
+        task_arguments(config)
     except (ValueError, UnknownNameError) as exc:
         raise SweepError(f"sweep point {where}: {exc}") from None
-    for param, (fieldname, flag) in STRATEGY_OPTIONS.items():
-        if getattr(config, fieldname) is not None and param not in accepted:
-            raise SweepError(f"sweep point {where}: prompt strategy {config.prompts!r} does not take {flag}; "
-                             "sweep it separately, or drop the option from the grid")
+    try:
+        prompt_parameters(config)
+    except ValueError as exc:
+        hint = "; sweep it separately, or drop the option from the grid" if "does not take" in str(exc) else ""
+        raise SweepError(f"sweep point {where}: {exc}{hint}") from None
 
 
 @dataclass
@@ -215,10 +207,7 @@ class Sweep:
         for i, c in enumerate(configs):
             first_seen.setdefault(load_key(c), i)
         order = sorted(range(len(points)), key=lambda i: (first_seen[load_key(configs[i])], i))
-        identity = {k: v for k, v in asdict(base).items() if k not in NOT_IDENTITY}
-        if not identity.get("compile"):
-            identity.pop("compile", None)  # eager sweeps keep the ids they had before --compile existed
-        digest = hashlib.sha256(_canon({"base": identity, "axes": [[a.name, list(a.values)] for a in axes]})
+        digest = hashlib.sha256(_canon({"base": identity(base), "axes": [[a.name, list(a.values)] for a in axes]})
                                 .encode()).hexdigest()[:12]
         return cls(base, axes, [points[i] for i in order], sweep_id or f"sw-{digest}")
 

@@ -1,9 +1,9 @@
 """The ``tiny`` architecture's side of training: data from cached features, the in-memory
-adapter for evaluation, and the shipped-weights export (safetensors with the config inside)."""
+adapter for evaluation, and the shipped-weights export (safetensors with the config inside;
+the format itself, ``save_tiny`` / ``load_tiny``, lives in :mod:`zsbench.tinyclap`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from zsbench.tinyclap import TinyClap, save_tiny
 from zsbench.training import features
 from zsbench.training.config import TrainConfig
 from zsbench.training.loss import metrics_of
 from zsbench.training.data import CaptionAugmentation, Example, batch_indices, read_csv, read_shards, step_rng
-from zsbench.training.model import TinyClap
-
-FORMAT = "zsbench-tiny-clap/1"
 
 
 def examples_for(cfg: TrainConfig, out_dir: Path, progress: bool) -> list[Example]:
@@ -95,43 +93,3 @@ class TinyArch:
 
     def export(self, path: Path, log: dict[str, Any]) -> None:
         save_tiny(self.model, self.cfg.to_dict(), path, log)
-
-
-def save_tiny(model: TinyClap, train_config: dict[str, Any], path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Weights as safetensors; the model options, the full training config and ``extra`` (the
-    reproduction command, final metrics) as JSON in its metadata."""
-    from safetensors.torch import save
-
-    from zsbench.fsutil import atomic_write
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"format": FORMAT, "model": json.dumps(model.cfg), "train_config": json.dumps(train_config),
-            "extra": json.dumps(extra or {})}
-    with atomic_write(path, "wb") as f:
-        f.write(save(state, metadata=meta))
-
-
-def load_tiny(path: str | Path) -> tuple[TinyClap, dict[str, Any]]:
-    """A tiny model from its safetensors file; refuses files of another format."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such weights file; train one with `zsbench train tiny-cpu`")
-    try:
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-    except Exception as exc:
-        raise ValueError(f"{path}: not a safetensors file ({exc}); pass a file written by "
-                         "`zsbench train tiny-cpu` (model.safetensors)") from None
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}: not a tiny CLAP of "
-                         "this recipe")
-    model = TinyClap(**json.loads(meta["model"]))
-    missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit the saved config (missing {missing[:4]}, unexpected "
-                         f"{unexpected[:4]})")
-    info = {"train_config": json.loads(meta.get("train_config", "{}")), **json.loads(meta.get("extra", "{}"))}
-    return model.eval(), info

@@ -16,8 +16,8 @@ import numpy as np
 
 from zsbench.fsutil import atomic_write
 from zsbench.progress import bar
+from zsbench.tinyclap import HOP, SR
 from zsbench.training.data import Example
-from zsbench.training.model import HOP, SR
 
 WINDOW_S = 10.0                  # the adapter's window: 251 frames
 MAX_S = 12.0                     # longer clips are cut here (random 10 s crops are taken in training)
@@ -62,8 +62,7 @@ def compute(examples: Sequence[Example], n_mels: int, k: int, cache_dir: Path, p
             return {name: z[name] for name in z.files}
     import torch
 
-    from zsbench.adapters.demo import encode_texts
-    from zsbench.training.model import LogMel
+    from zsbench.tinyclap import LogMel, encode_texts
 
     frontend = LogMel(n_mels)
     mel = np.zeros((len(examples), n_mels, MAX_FRAMES), dtype=np.float16)
