@@ -36,13 +36,6 @@ def encode_texts(texts: Sequence[str]) -> np.ndarray:
     return encode(texts)
 
 
-def load_or_fit():
-    """The shipped model, loaded (kept for callers of the former fitted demo; nothing is fitted)."""
-    from zsbench.tinyclap import load_tiny
-
-    return load_tiny(WEIGHTS)
-
-
 _DESCRIPTION = ("tiny CLAP trained by the zsbench recipe (tiny-cpu): CNN on log-mels + frozen MiniLM "
                 "(all-MiniLM-L6-v2) with trained projections, on synthworld's seen classes; siren, church bell, "
                 "door knock, kettle whistle and applause held out of training (zero-shot)")

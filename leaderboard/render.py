@@ -1,7 +1,7 @@
 """Leaderboards from stored run records: pick a table shape, a format, and optionally plots.
 
 The pieces live beside this module: ``cells.py`` (aggregation and what may share a cell),
-``tables.py`` (the paper's table shapes), ``published.py`` (published numbers), ``table.py``
+``shapes.py`` (the paper's table shapes), ``published.py`` (published numbers), ``table.py``
 (Markdown / CSV / JSON), ``html.py`` (the sharable page) and ``plots.py`` (figures).
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from zsbench.leaderboard import tables as shapes
+from zsbench.leaderboard import shapes
 from zsbench.leaderboard.cells import Aggregate, Cell, IncomparableRunsError, comparability_key  # noqa: F401
 from zsbench.leaderboard.table import Table, to_csv, to_json, to_markdown
-from zsbench.leaderboard.tables import row_name  # noqa: F401
+from zsbench.leaderboard.shapes import row_name  # noqa: F401
 from zsbench.results import RunRecord
 
 TABLES = ("classification", "retrieval", "sweep")

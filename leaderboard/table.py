@@ -1,6 +1,6 @@
 """The shape every leaderboard table shares, and its text formats (Markdown, CSV, JSON).
 
-Builders (``tables.py``) decide what goes where; this module only lays it out, so the
+Builders (``shapes.py``) decide what goes where; this module only lays it out, so the
 classification, retrieval and sweep tables are formatted, ranked and explained alike.
 """
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "audiocaps"
@@ -31,40 +31,40 @@ META = TaskMeta(
     partial_data="score-present",  # YouTube-sourced: never complete
     splits="test (975 clips, 4,875 captions)",
     leaderboard_order=80,
-    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
+    source=metadata.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse ``dataset/test.csv`` and group its captions by clip (no audio is touched)."""
     root = Path(root)
-    hint = _meta.youtube_hint("AudioCaps", __doc__)
-    (path,) = _meta.require(TASK_ID, root, ["dataset/test.csv"], hint)
-    rows = _meta.read_table(path, ["audiocap_id", "youtube_id", "start_time", "caption"])
-    _meta.check_unique(path, rows, "audiocap_id", what="caption id")
+    hint = metadata.youtube_hint("AudioCaps", __doc__)
+    (path,) = metadata.require(TASK_ID, root, ["dataset/test.csv"], hint)
+    rows = metadata.read_table(path, ["audiocap_id", "youtube_id", "start_time", "caption"])
+    metadata.check_unique(path, rows, "audiocap_id", what="caption id")
     audio = root / "audio" / "test"
-    entries: list[_meta.Entry] = []
-    first: dict[str, _meta.Row] = {}
+    entries: list[metadata.Entry] = []
+    first: dict[str, metadata.Row] = {}
     slot: dict[str, int] = {}  # clip -> index into entries
     captions, owner = [], []
     for r in rows:
         ytid = r["youtube_id"]
         if not r["caption"]:
-            raise _meta.MetadataError(f"{path}, line {r.line}: empty caption")
+            raise metadata.MetadataError(f"{path}, line {r.line}: empty caption")
         if ytid not in first:
             first[ytid] = r
-            entries.append(_meta.Entry(id=ytid, paths=tuple(audio / f"{ytid}{s}" for s in SUFFIXES),
+            entries.append(metadata.Entry(id=ytid, paths=tuple(audio / f"{ytid}{s}" for s in SUFFIXES),
                                        targets=(), line=r.line))
         elif first[ytid]["start_time"] != r["start_time"]:
-            raise _meta.MetadataError(f"{path}, line {r.line}: clip {ytid} starts at {r['start_time']} here but at "
+            raise metadata.MetadataError(f"{path}, line {r.line}: clip {ytid} starts at {r['start_time']} here but at "
                                       f"{first[ytid]['start_time']} on line {first[ytid].line}")
         captions.append(r["caption"])
         owner.append(slot.setdefault(ytid, len(entries) - 1))
-    return _meta.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
+    return metadata.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
                           captions=captions, caption_entry=owner)
 
 
 @register_task(META, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")
 def load_audiocaps(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.build_task(META, md, allow_missing=allow_missing)

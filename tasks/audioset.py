@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "audioset"
@@ -35,35 +35,35 @@ META = TaskMeta(
     partial_data="score-present",  # YouTube-sourced: never complete
     splits="eval_segments (20,371 listed segments)",
     leaderboard_order=60,
-    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
+    source=metadata.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse the class list and ``eval_segments.csv`` (no audio is touched)."""
     root = Path(root)
-    hint = _meta.youtube_hint("AudioSet", __doc__)
-    classes_path, seg_path = _meta.require(TASK_ID, root, ["class_labels_indices.csv", "eval_segments.csv"], hint)
-    classes = _meta.read_table(classes_path, ["index", "mid", "display_name"])
-    _meta.check_unique(classes_path, classes, "mid", what="class")
+    hint = metadata.youtube_hint("AudioSet", __doc__)
+    classes_path, seg_path = metadata.require(TASK_ID, root, ["class_labels_indices.csv", "eval_segments.csv"], hint)
+    classes = metadata.read_table(classes_path, ["index", "mid", "display_name"])
+    metadata.check_unique(classes_path, classes, "mid", what="class")
     for k, r in enumerate(classes):
         if r["index"] != str(k):
-            raise _meta.MetadataError(f"{classes_path}, line {r.line}: index {r['index']!r}, expected {k}")
+            raise metadata.MetadataError(f"{classes_path}, line {r.line}: index {r['index']!r}, expected {k}")
     index = {r["mid"]: k for k, r in enumerate(classes)}
     labels = [r["display_name"] for r in classes]
 
-    rows = _meta.read_table(seg_path, ["YTID", "start_seconds", "positive_labels"], skip_comments=True)
-    _meta.check_unique(seg_path, rows, "YTID", what="segment")
+    rows = metadata.read_table(seg_path, ["YTID", "start_seconds", "positive_labels"], skip_comments=True)
+    metadata.check_unique(seg_path, rows, "YTID", what="segment")
     audio = root / "eval_segments"
     entries = []
     for r in rows:
         mids = [m.strip() for m in r["positive_labels"].split(",") if m.strip()]
         if not mids:
-            raise _meta.MetadataError(f"{seg_path}, line {r.line}: segment {r['YTID']} has no labels")
-        targets = tuple(sorted({_meta.label_index(seg_path, r.line, m, index, classes_path.name) for m in mids}))
-        entries.append(_meta.Entry(id=r["YTID"], paths=_candidates(audio, r["YTID"], r["start_seconds"]),
+            raise metadata.MetadataError(f"{seg_path}, line {r.line}: segment {r['YTID']} has no labels")
+        targets = tuple(sorted({metadata.label_index(seg_path, r.line, m, index, classes_path.name) for m in mids}))
+        entries.append(metadata.Entry(id=r["YTID"], paths=_candidates(audio, r["YTID"], r["start_seconds"]),
                                    targets=targets, line=r.line))
-    return _meta.Metadata(TASK_ID, root, seg_path, labels, list(labels), entries, hint, audio_dirs=(audio,))
+    return metadata.Metadata(TASK_ID, root, seg_path, labels, list(labels), entries, hint, audio_dirs=(audio,))
 
 
 def _candidates(audio: Path, ytid: str, start: str) -> tuple[Path, ...]:
@@ -79,10 +79,10 @@ def _candidates(audio: Path, ytid: str, start: str) -> tuple[Path, ...]:
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 527 labels as the task names them, without the data (``labels/audioset.json``)."""
-    return list(_meta.load_sidecar(TASK_ID)["display_names"])
+    return list(metadata.load_sidecar(TASK_ID)["display_names"])
 
 
 @register_task(META, "AudioSet eval: 527 classes, 20,371 listed YouTube segments (coverage recorded), mAP")
 def load_audioset(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.build_task(META, md, allow_missing=allow_missing)

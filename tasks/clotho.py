@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zsbench.datasets import Archive, DatasetSource
 from zsbench.hub_datasets import HubLayout
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "clotho"
@@ -32,34 +32,34 @@ META = TaskMeta(
     splits="evaluation (1,045 clips)",
     leaderboard_order=90,
     source=DatasetSource(archives=(
-        Archive(f"{_meta.ZENODO}/4783391/files/clotho_captions_evaluation.csv", md5="1b16b9e57cf7bdb7f13a13802aeb57e2"),
-        Archive(f"{_meta.ZENODO}/4783391/files/clotho_audio_evaluation.7z", md5="4569624ccadf96223f19cb59fe4f849f"),
+        Archive(f"{metadata.ZENODO}/4783391/files/clotho_captions_evaluation.csv", md5="1b16b9e57cf7bdb7f13a13802aeb57e2"),
+        Archive(f"{metadata.ZENODO}/4783391/files/clotho_audio_evaluation.7z", md5="4569624ccadf96223f19cb59fe4f849f"),
     ), checks={"clotho_captions_evaluation.csv": "1b16b9e57cf7bdb7f13a13802aeb57e2"}),
     hub=HubLayout("clotho_captions_evaluation.csv", ("file_name", *CAPTION_COLUMNS), "evaluation/{file_name}"),
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse ``clotho_captions_evaluation.csv`` (no audio is touched)."""
     root = Path(root)
-    hint = _meta.download_hint(TASK_ID)
-    (path,) = _meta.require(TASK_ID, root, ["clotho_captions_evaluation.csv"], hint)
-    rows = _meta.read_table(path, ["file_name", *CAPTION_COLUMNS])
-    _meta.check_unique(path, rows, "file_name")
+    hint = metadata.download_hint(TASK_ID)
+    (path,) = metadata.require(TASK_ID, root, ["clotho_captions_evaluation.csv"], hint)
+    rows = metadata.read_table(path, ["file_name", *CAPTION_COLUMNS])
+    metadata.check_unique(path, rows, "file_name")
     audio = root / "evaluation"
     entries, captions, owner = [], [], []
     for r in rows:
         for column in CAPTION_COLUMNS:
             if not r[column]:
-                raise _meta.MetadataError(f"{path}, line {r.line}: empty {column} for {r['file_name']}")
+                raise metadata.MetadataError(f"{path}, line {r.line}: empty {column} for {r['file_name']}")
             captions.append(r[column])
             owner.append(len(entries))
-        entries.append(_meta.Entry(id=r["file_name"], paths=(audio / r["file_name"],), targets=(), line=r.line))
-    return _meta.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
+        entries.append(metadata.Entry(id=r["file_name"], paths=(audio / r["file_name"],), targets=(), line=r.line))
+    return metadata.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
                           captions=captions, caption_entry=owner)
 
 
 @register_task(META, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")
 def load_clotho(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.build_task(META, md, allow_missing=allow_missing)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zsbench.datasets import DatasetSource, ZenodoRecord
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import MissingDataError, Task, TaskMeta, register_task
 
 TASK_ID = "cochlscene"
@@ -32,40 +32,40 @@ META = TaskMeta(
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """List ``CochlScene/Test/<Scene>/`` (folder listings only; no audio file is opened)."""
     root = Path(root)
-    hint = _meta.download_hint(TASK_ID)
+    hint = metadata.download_hint(TASK_ID)
     test = root / "CochlScene" / "Test"
     if not test.is_dir():
         raise MissingDataError(TASK_ID, [test / "<Scene>" / "*.wav"], hint)
-    scenes = _meta.load_sidecar(TASK_ID)["scenes"]
+    scenes = metadata.load_sidecar(TASK_ID)["scenes"]
     index = {s: i for i, s in enumerate(scenes)}
     folders = sorted(d for d in test.iterdir() if d.is_dir())
     entries = []
     for folder in folders:
-        target = _meta.label_index(test, f"folder {folder.name!r}", folder.name, index, "labels/cochlscene.json")
-        for clip in sorted(p for p in folder.iterdir() if p.suffix.lower() in _meta.AUDIO_SUFFIXES):
-            entries.append(_meta.Entry(id=f"{folder.name}/{clip.name}", paths=(clip,), targets=(target,)))
-    return _meta.Metadata(TASK_ID, root, test, [_meta.decamel(s) for s in scenes], list(scenes), entries, hint,
+        target = metadata.label_index(test, f"folder {folder.name!r}", folder.name, index, "labels/cochlscene.json")
+        for clip in sorted(p for p in folder.iterdir() if p.suffix.lower() in metadata.AUDIO_SUFFIXES):
+            entries.append(metadata.Entry(id=f"{folder.name}/{clip.name}", paths=(clip,), targets=(target,)))
+    return metadata.Metadata(TASK_ID, root, test, [metadata.decamel(s) for s in scenes], list(scenes), entries, hint,
                           audio_dirs=(test,), notes={"missing_scenes": [s for s in scenes if not (test / s).is_dir()]})
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 13 scenes as the task names them, without the data (``labels/cochlscene.json``)."""
-    return [_meta.decamel(s) for s in _meta.load_sidecar(TASK_ID)["scenes"]]
+    return [metadata.decamel(s) for s in metadata.load_sidecar(TASK_ID)["scenes"]]
 
 
 @register_task(META, "CochlScene test: 13 acoustic scenes, accuracy")
 def load_cochlscene(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
     absent = md.notes["missing_scenes"]
-    if absent and not _meta.allows_missing(META, allow_missing):
-        raise _meta.MissingAudioError(
+    if absent and not metadata.allows_missing(META, allow_missing):
+        raise metadata.MissingAudioError(
             f"Task {TASK_ID!r}: {len(absent)} of the {len(md.labels)} scene folders are missing under {md.source}: "
             f"{', '.join(absent)}\nPass allow_missing=true (--task-option allow_missing=true) to score the scenes "
             f"present, with the coverage recorded.\n{md.hint}")
-    task = _meta.build_task(META, md, allow_missing=allow_missing)
+    task = metadata.build_task(META, md, allow_missing=allow_missing)
     if absent:
         task.coverage["missing_scenes"] = absent
     return task

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from zsbench.datasets import Archive, DatasetSource
 from zsbench.hub_datasets import HubLayout
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "esc50"
@@ -42,28 +42,28 @@ META = TaskMeta(
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse ``meta/esc50.csv`` (no audio is touched); every row, with its fold as ``group``."""
     root = Path(root)
-    hint = _meta.download_hint(TASK_ID)
-    (path,) = _meta.require(TASK_ID, root, ["meta/esc50.csv"], hint)
-    rows = _meta.read_table(path, ["filename", "fold", "target", "category"])
-    labels, index = _meta.classes_by_id(path, rows, "target", "category")
-    _meta.check_unique(path, rows, "filename")
+    hint = metadata.download_hint(TASK_ID)
+    (path,) = metadata.require(TASK_ID, root, ["meta/esc50.csv"], hint)
+    rows = metadata.read_table(path, ["filename", "fold", "target", "category"])
+    labels, index = metadata.classes_by_id(path, rows, "target", "category")
+    metadata.check_unique(path, rows, "filename")
     audio = root / "audio"
-    entries = [_meta.Entry(id=r["filename"], paths=(audio / r["filename"],), targets=(index[r["target"]],),
-                           line=r.line, group=_meta.fold_of(path, r, FOLDS)) for r in rows]
-    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(c) for c in labels], labels, entries, hint,
+    entries = [metadata.Entry(id=r["filename"], paths=(audio / r["filename"],), targets=(index[r["target"]],),
+                           line=r.line, group=metadata.fold_of(path, r, FOLDS)) for r in rows]
+    return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(c) for c in labels], labels, entries, hint,
                           audio_dirs=(audio,))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 50 labels as the task names them, without the data (``labels/esc50.json``)."""
-    return [_meta.spaced(c) for c in _meta.load_sidecar(TASK_ID)["categories"]]
+    return [metadata.spaced(c) for c in metadata.load_sidecar(TASK_ID)["categories"]]
 
 
 @register_task(META, "ESC-50: 50 environmental sound classes, 2000 clips (all folds; folds= to pick), accuracy")
 def load_esc50(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
                allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.select_folds(META, md, folds, FOLDS, allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.select_folds(META, md, folds, FOLDS, allow_missing)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.datasets import Archive, DatasetSource
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "nsynth"
@@ -58,30 +58,30 @@ def class_set(classes: Any = None) -> str:
 
 def families(classes: Any = None) -> list[str]:
     """The scored families in the dataset's spelling and id order (``labels/nsynth.json``)."""
-    sidecar = _meta.load_sidecar(TASK_ID)
+    sidecar = metadata.load_sidecar(TASK_ID)
     if class_set(classes) == "all":
         return list(sidecar["instrument_family"])
     absent = set(sidecar["not_in_test_split"])
     return [f for f in sidecar["instrument_family"] if f not in absent]
 
 
-def read_metadata(root: str | Path, classes: Any = None) -> _meta.Metadata:
+def read_metadata(root: str | Path, classes: Any = None) -> metadata.Metadata:
     """Parse ``nsynth-test/examples.json`` (no audio is touched); notes of a family that is not
     scored (``classes``) become no entry, and are counted in ``notes["dropped"]``."""
     root = Path(root)
-    hint = _meta.download_hint(TASK_ID)
+    hint = metadata.download_hint(TASK_ID)
     scored = families(classes)
-    (path,) = _meta.require(TASK_ID, root, ["nsynth-test/examples.json"], hint)
-    every = _meta.load_sidecar(TASK_ID)["instrument_family"]
+    (path,) = metadata.require(TASK_ID, root, ["nsynth-test/examples.json"], hint)
+    every = metadata.load_sidecar(TASK_ID)["instrument_family"]
     index = {f: i for i, f in enumerate(every)}  # NSynth's own ids, to check instrument_family
     position = {f: i for i, f in enumerate(scored)}
     with open(path, encoding="utf-8") as f:
         try:
             notes = json.load(f, object_pairs_hook=_no_duplicates(path))
         except json.JSONDecodeError as e:
-            raise _meta.MetadataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+            raise metadata.MetadataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
     if not isinstance(notes, dict):
-        raise _meta.MetadataError(f"{path}: expected an object mapping note_str to its attributes")
+        raise metadata.MetadataError(f"{path}: expected an object mapping note_str to its attributes")
     audio = root / "nsynth-test" / "audio"
     entries = []
     dropped: Counter[str] = Counter()
@@ -89,11 +89,11 @@ def read_metadata(root: str | Path, classes: Any = None) -> _meta.Metadata:
     for note, attrs in notes.items():
         where = f"note {note!r}"
         if not isinstance(attrs, dict):
-            raise _meta.MetadataError(f"{path}, {where}: expected an object of attributes")
-        _meta.check_required(path, attrs, ["instrument_family_str"], where)
-        family_id = _meta.label_index(path, where, attrs["instrument_family_str"], index, "labels/nsynth.json")
+            raise metadata.MetadataError(f"{path}, {where}: expected an object of attributes")
+        metadata.check_required(path, attrs, ["instrument_family_str"], where)
+        family_id = metadata.label_index(path, where, attrs["instrument_family_str"], index, "labels/nsynth.json")
         if "instrument_family" in attrs and attrs["instrument_family"] != family_id:
-            raise _meta.MetadataError(
+            raise metadata.MetadataError(
                 f"{path}, {where}: instrument_family {attrs['instrument_family']} does not match "
                 f"instrument_family_str {attrs['instrument_family_str']!r} (id {family_id})")
         family = attrs["instrument_family_str"]
@@ -101,8 +101,8 @@ def read_metadata(root: str | Path, classes: Any = None) -> _meta.Metadata:
             dropped[family] += 1
             dropped_paths.append(audio / f"{note}.wav")
             continue
-        entries.append(_meta.Entry(id=note, paths=(audio / f"{note}.wav",), targets=(position[family],)))
-    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(f) for f in scored], list(scored), entries, hint,
+        entries.append(metadata.Entry(id=note, paths=(audio / f"{note}.wav",), targets=(position[family],)))
+    return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(f) for f in scored], list(scored), entries, hint,
                           audio_dirs=(audio,), also_listed=frozenset(dropped_paths),
                           notes={"classes": class_set(classes), "dropped": dict(sorted(dropped.items()))})
 
@@ -112,7 +112,7 @@ def _no_duplicates(path: Path):
         out: dict = {}
         for key, value in pairs:
             if key in out:
-                raise _meta.MetadataError(f"{path}: duplicated note (key) {key!r}")
+                raise metadata.MetadataError(f"{path}: duplicated note (key) {key!r}")
             out[key] = value
         return out
     return hook
@@ -121,21 +121,21 @@ def _no_duplicates(path: Path):
 def label_names(task_id: str = TASK_ID, classes: Any = None) -> list[str]:
     """The scored instrument families as the task names them, without the data
     (``labels/nsynth.json``): the 10 of the test split, or all 11 with ``classes="all"``."""
-    return [_meta.spaced(f) for f in families(classes)]
+    return [metadata.spaced(f) for f in families(classes)]
 
 
 @register_task(META, "NSynth test: 4,096 notes, the 10 instrument families of the test split "
                          "(classes=all: 11), accuracy")
 def load_nsynth(data_root: str | Path | None = None, classes: str | None = None,
                 allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root), classes)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root), classes)
     dropped = md.notes["dropped"]
     if dropped:
-        warnings.warn(_meta.DataWarning(
+        warnings.warn(metadata.DataWarning(
             f"task {TASK_ID!r}: {sum(dropped.values())} note(s) in {md.source} belong to families that are not "
             f"scored ({', '.join(f'{k}: {v}' for k, v in dropped.items())}) and were dropped; pass classes=all "
             f"(--task-option classes=all) to score all 11 families"), stacklevel=2)
-    task = _meta.build_task(META, md, allow_missing=allow_missing, params={"classes": md.notes["classes"]})
+    task = metadata.build_task(META, md, allow_missing=allow_missing, params={"classes": md.notes["classes"]})
     task.coverage["dropped_notes"] = sum(dropped.values())
     if dropped:
         task.coverage["dropped_families"] = dropped

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zsbench.datasets import DatasetSource, ZenodoRecord
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 _LICENSE = "non-commercial research use (the dataset's own licence; see the Zenodo record)"
@@ -56,49 +56,49 @@ EDITIONS = {
 FOLD = 1
 
 
-def read_metadata(root: str | Path, edition: str = "tut2018") -> _meta.Metadata:
+def read_metadata(root: str | Path, edition: str = "tut2018") -> metadata.Metadata:
     """Parse ``meta.csv`` and the fold-1 evaluate list (no audio is touched)."""
     spec = EDITIONS[edition]
     root = Path(root)
     dev = root if (root / "meta.csv").is_file() and not (root / spec["folder"]).is_dir() else root / spec["folder"]
-    hint = _meta.download_hint(edition)
+    hint = metadata.download_hint(edition)
     setup = f"evaluation_setup/fold{FOLD}_evaluate"
-    meta_path, eval_path = _meta.require(edition, dev, ["meta.csv", (f"{setup}.txt", f"{setup}.csv")], hint)
+    meta_path, eval_path = metadata.require(edition, dev, ["meta.csv", (f"{setup}.txt", f"{setup}.csv")], hint)
 
-    scenes = _meta.load_sidecar("tut")["scenes"]
+    scenes = metadata.load_sidecar("tut")["scenes"]
     index = {s: i for i, s in enumerate(scenes)}
-    listed = _meta.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
+    listed = metadata.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
                               fieldnames=["filename", "scene_label", "identifier", "source_label"])
-    _meta.check_unique(meta_path, listed, "filename")
+    metadata.check_unique(meta_path, listed, "filename")
     scene_of = {r["filename"]: (r["scene_label"], r.line) for r in listed}
 
-    rows = _meta.read_table(eval_path, ["filename", "scene_label"], delimiter="\t",
+    rows = metadata.read_table(eval_path, ["filename", "scene_label"], delimiter="\t",
                             fieldnames=["filename", "scene_label"])
-    _meta.check_unique(eval_path, rows, "filename")
+    metadata.check_unique(eval_path, rows, "filename")
     entries = []
     for r in rows:
         name, scene = r["filename"], r["scene_label"]
-        target = _meta.label_index(eval_path, r.line, scene, index, "labels/tut.json")
+        target = metadata.label_index(eval_path, r.line, scene, index, "labels/tut.json")
         if name not in scene_of:
-            raise _meta.MetadataError(f"{eval_path}, line {r.line}: {name} is not listed in {meta_path}")
+            raise metadata.MetadataError(f"{eval_path}, line {r.line}: {name} is not listed in {meta_path}")
         if scene_of[name][0] != scene:
-            raise _meta.MetadataError(f"{eval_path}, line {r.line}: {name} is {scene!r} here but "
+            raise metadata.MetadataError(f"{eval_path}, line {r.line}: {name} is {scene!r} here but "
                                       f"{scene_of[name][0]!r} in {meta_path}, line {scene_of[name][1]}")
-        entries.append(_meta.Entry(id=name, paths=(dev / name,), targets=(target,), line=r.line))
-    return _meta.Metadata(edition, dev, eval_path, [_meta.spaced(s) for s in scenes], list(scenes), entries, hint,
+        entries.append(metadata.Entry(id=name, paths=(dev / name,), targets=(target,), line=r.line))
+    return metadata.Metadata(edition, dev, eval_path, [metadata.spaced(s) for s in scenes], list(scenes), entries, hint,
                           audio_dirs=(dev / "audio",), also_listed=frozenset(dev / n for n in scene_of))
 
 
 def _load(edition: str, data_root: str | Path | None, allow_missing) -> Task:
     spec = EDITIONS[edition]
-    md = read_metadata(_meta.resolve_root(edition, data_root), edition)
-    return _meta.build_task(spec["meta"], md, allow_missing=allow_missing,
+    md = read_metadata(metadata.resolve_root(edition, data_root), edition)
+    return metadata.build_task(spec["meta"], md, allow_missing=allow_missing,
                             params={"edition": spec["name"], "year": spec["year"], "fold": FOLD})
 
 
 def label_names(task_id: str = "tut2018") -> list[str]:
     """The 10 scenes as the task names them, without the data (``labels/tut.json``)."""
-    return [_meta.spaced(s) for s in _meta.load_sidecar("tut")["scenes"]]
+    return [metadata.spaced(s) for s in metadata.load_sidecar("tut")["scenes"]]
 
 
 @register_task(EDITIONS["tut2018"]["meta"], "TUT Urban Acoustic Scenes 2018: 10 scenes, development fold-1 evaluate list, accuracy")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from zsbench.datasets import DatasetSource, ZenodoRecord
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "tut2017"
@@ -65,53 +65,53 @@ def split_name(split: Any = None) -> str:
     return choice
 
 
-def read_metadata(root: str | Path, split: Any = None) -> _meta.Metadata:
+def read_metadata(root: str | Path, split: Any = None) -> metadata.Metadata:
     """Parse the chosen set's ``meta.txt`` and, for the development set, the fold-1 evaluate
     list (no audio is touched)."""
     split = split_name(split)
     folder = SPLITS[split]
     root = Path(root)
     base = root if (root / "meta.txt").is_file() and not (root / folder).is_dir() else root / folder
-    hint = _meta.download_hint(TASK_ID)
+    hint = metadata.download_hint(TASK_ID)
     setup = f"evaluation_setup/fold{FOLD}_evaluate.txt"
     wanted = ["meta.txt", setup] if split == "development" else ["meta.txt"]
-    found = _meta.require(TASK_ID, base, wanted, hint)
+    found = metadata.require(TASK_ID, base, wanted, hint)
     meta_path = found[0]
 
-    scenes = _meta.load_sidecar(TASK_ID)["scenes"]
+    scenes = metadata.load_sidecar(TASK_ID)["scenes"]
     index = {s: i for i, s in enumerate(scenes)}
     source = "labels/tut2017.json"
-    listed = _meta.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
+    listed = metadata.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
                               fieldnames=["filename", "scene_label", "identifier"])
-    _meta.check_unique(meta_path, listed, "filename")
+    metadata.check_unique(meta_path, listed, "filename")
     for r in listed:
-        _meta.label_index(meta_path, r.line, r["scene_label"], index, source)
+        metadata.label_index(meta_path, r.line, r["scene_label"], index, source)
     scene_of = {r["filename"]: (r["scene_label"], r.line) for r in listed}
 
     if split == "evaluation":
         rows, list_path = listed, meta_path
     else:
         list_path = found[1]
-        rows = _meta.read_table(list_path, ["filename", "scene_label"], delimiter="\t",
+        rows = metadata.read_table(list_path, ["filename", "scene_label"], delimiter="\t",
                                 fieldnames=["filename", "scene_label"])
-        _meta.check_unique(list_path, rows, "filename")
+        metadata.check_unique(list_path, rows, "filename")
     entries = []
     for r in rows:
         name, scene = r["filename"], r["scene_label"]
-        target = _meta.label_index(list_path, r.line, scene, index, source)
+        target = metadata.label_index(list_path, r.line, scene, index, source)
         if name not in scene_of:
-            raise _meta.MetadataError(f"{list_path}, line {r.line}: {name} is not listed in {meta_path}")
+            raise metadata.MetadataError(f"{list_path}, line {r.line}: {name} is not listed in {meta_path}")
         if scene_of[name][0] != scene:
-            raise _meta.MetadataError(f"{list_path}, line {r.line}: {name} is {scene!r} here but "
+            raise metadata.MetadataError(f"{list_path}, line {r.line}: {name} is {scene!r} here but "
                                       f"{scene_of[name][0]!r} in {meta_path}, line {scene_of[name][1]}")
-        entries.append(_meta.Entry(id=name, paths=(base / name,), targets=(target,), line=r.line, group=split))
-    return _meta.Metadata(TASK_ID, base, list_path, [_meta.spaced(s) for s in scenes], list(scenes), entries, hint,
+        entries.append(metadata.Entry(id=name, paths=(base / name,), targets=(target,), line=r.line, group=split))
+    return metadata.Metadata(TASK_ID, base, list_path, [metadata.spaced(s) for s in scenes], list(scenes), entries, hint,
                           audio_dirs=(base / "audio",), also_listed=frozenset(base / n for n in scene_of))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 15 scenes as the task names them, without the data (``labels/tut2017.json``)."""
-    return [_meta.spaced(s) for s in _meta.load_sidecar(TASK_ID)["scenes"]]
+    return [metadata.spaced(s) for s in metadata.load_sidecar(TASK_ID)["scenes"]]
 
 
 @register_task(META, "TUT Acoustic Scenes 2017: 15 scenes, development fold-1 evaluate list "
@@ -119,8 +119,8 @@ def label_names(task_id: str = TASK_ID) -> list[str]:
 def load_tut2017(data_root: str | Path | None = None, split: str | None = None,
                  allow_missing: bool | None = None) -> Task:
     chosen = split_name(split)
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root), chosen)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root), chosen)
     params: dict[str, Any] = {"split": chosen}
     if chosen == "development":
         params["fold"] = FOLD
-    return _meta.build_task(META, md, allow_missing=allow_missing, params=params)
+    return metadata.build_task(META, md, allow_missing=allow_missing, params=params)

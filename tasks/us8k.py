@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zsbench.datasets import Archive, DatasetSource
 from zsbench.hub_datasets import HubLayout
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "us8k"
@@ -31,7 +31,7 @@ META = TaskMeta(
     splits="folds 1-10, all scored by default (folds= picks)",
     leaderboard_order=20,
     source=DatasetSource(
-        archives=(Archive(f"{_meta.ZENODO}/1203745/files/UrbanSound8K.tar.gz",
+        archives=(Archive(f"{metadata.ZENODO}/1203745/files/UrbanSound8K.tar.gz",
                           md5="9aa69802bbf37fb986f71ec1483a196e"),),
         strip="UrbanSound8K"),
     hub=HubLayout("metadata/UrbanSound8K.csv",
@@ -40,31 +40,31 @@ META = TaskMeta(
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse ``metadata/UrbanSound8K.csv`` (no audio is touched); the fold of each row is its ``group``."""
     root = Path(root)
-    hint = _meta.download_hint(TASK_ID)
-    (path,) = _meta.require(TASK_ID, root, ["metadata/UrbanSound8K.csv"], hint)
-    rows = _meta.read_table(path, ["slice_file_name", "fold", "classID", "class"])
-    labels, index = _meta.classes_by_id(path, rows, "classID", "class")
-    _meta.check_unique(path, rows, "slice_file_name")
+    hint = metadata.download_hint(TASK_ID)
+    (path,) = metadata.require(TASK_ID, root, ["metadata/UrbanSound8K.csv"], hint)
+    rows = metadata.read_table(path, ["slice_file_name", "fold", "classID", "class"])
+    labels, index = metadata.classes_by_id(path, rows, "classID", "class")
+    metadata.check_unique(path, rows, "slice_file_name")
     audio = root / "audio"
     entries = []
     for r in rows:
-        fold = _meta.fold_of(path, r, FOLDS)
-        entries.append(_meta.Entry(id=r["slice_file_name"], paths=(audio / f"fold{fold}" / r["slice_file_name"],),
+        fold = metadata.fold_of(path, r, FOLDS)
+        entries.append(metadata.Entry(id=r["slice_file_name"], paths=(audio / f"fold{fold}" / r["slice_file_name"],),
                                    targets=(index[r["classID"]],), line=r.line, group=fold))
-    return _meta.Metadata(TASK_ID, root, path, [_meta.spaced(c) for c in labels], labels, entries, hint,
+    return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(c) for c in labels], labels, entries, hint,
                           audio_dirs=tuple(audio / f"fold{k}" for k in FOLDS))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 10 labels as the task names them, without the data (``labels/us8k.json``)."""
-    return [_meta.spaced(c) for c in _meta.load_sidecar(TASK_ID)["classes"]]
+    return [metadata.spaced(c) for c in metadata.load_sidecar(TASK_ID)["classes"]]
 
 
 @register_task(META, "UrbanSound8K: 10 urban sound classes, 8732 clips (all folds; folds= to pick), accuracy")
 def load_us8k(data_root: str | Path | None = None, folds: int | str | list[int] | None = None,
               allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.select_folds(META, md, folds, FOLDS, allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.select_folds(META, md, folds, FOLDS, allow_missing)

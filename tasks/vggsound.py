@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
 TASK_ID = "vggsound"
@@ -31,35 +31,35 @@ META = TaskMeta(
     partial_data="score-present",  # YouTube-sourced: never complete
     splits="test (15,446 listed clips)",
     leaderboard_order=30,
-    source=_meta.youtube_source(TASK_ID),  # no archive: the layout to provide
+    source=metadata.youtube_source(TASK_ID),  # no archive: the layout to provide
 )
 
 
-def read_metadata(root: str | Path) -> _meta.Metadata:
+def read_metadata(root: str | Path) -> metadata.Metadata:
     """Parse ``test.csv`` (no audio is touched)."""
     root = Path(root)
-    hint = _meta.youtube_hint("VGGSound", __doc__)
-    (path,) = _meta.require(TASK_ID, root, [("test.csv", "data/test.csv")], hint)
-    labels = _meta.load_sidecar(TASK_ID)["labels"]
+    hint = metadata.youtube_hint("VGGSound", __doc__)
+    (path,) = metadata.require(TASK_ID, root, [("test.csv", "data/test.csv")], hint)
+    labels = metadata.load_sidecar(TASK_ID)["labels"]
     index = {lab: i for i, lab in enumerate(labels)}
-    rows = _meta.read_table(path, ["file", "label"], fieldnames=["file", "label"])
-    _meta.check_unique(path, rows, "file")
+    rows = metadata.read_table(path, ["file", "label"], fieldnames=["file", "label"])
+    metadata.check_unique(path, rows, "file")
     audio = root / "audio"
     entries = []
     for r in rows:
         clip = r["file"].rsplit(".", 1)[0] if r["file"].endswith(".mp4") else r["file"]
-        target = _meta.label_index(path, r.line, r["label"], index, "labels/vggsound.json")
-        entries.append(_meta.Entry(id=clip, paths=tuple(audio / f"{clip}{s}" for s in SUFFIXES),
+        target = metadata.label_index(path, r.line, r["label"], index, "labels/vggsound.json")
+        entries.append(metadata.Entry(id=clip, paths=tuple(audio / f"{clip}{s}" for s in SUFFIXES),
                                    targets=(target,), line=r.line))
-    return _meta.Metadata(TASK_ID, root, path, list(labels), list(labels), entries, hint, audio_dirs=(audio,))
+    return metadata.Metadata(TASK_ID, root, path, list(labels), list(labels), entries, hint, audio_dirs=(audio,))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:
     """The 309 labels, without the data (``labels/vggsound.json``)."""
-    return list(_meta.load_sidecar(TASK_ID)["labels"])
+    return list(metadata.load_sidecar(TASK_ID)["labels"])
 
 
 @register_task(META, "VGGSound test: 309 classes, 15,446 listed YouTube clips (coverage recorded), accuracy")
 def load_vggsound(data_root: str | Path | None = None, allow_missing: bool | None = None) -> Task:
-    md = read_metadata(_meta.resolve_root(TASK_ID, data_root))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+    md = read_metadata(metadata.resolve_root(TASK_ID, data_root))
+    return metadata.build_task(META, md, allow_missing=allow_missing)

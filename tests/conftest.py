@@ -66,14 +66,6 @@ def isolated(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_fitted() -> None:
-    """Fit the demo model in this process, once, so subprocess CLI tests reuse the fitted file."""
-    from zsbench.adapters.demo import load_or_fit
-
-    load_or_fit()
-
-
-@pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "data").is_dir():
         if os.environ.get("ZSBENCH_REQUIRE_REAL_DATA") == "1":  # CI's second pass

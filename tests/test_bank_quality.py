@@ -11,7 +11,7 @@ import pytest
 from zsbench.prompt_strategies.bank import BANKS_DIR, BankError, load_bank
 from zsbench.prompt_strategies.quality import (MAX_WORDS, Allowance, bank_stats, duplicates, find_leaks,
                                                label_names, normalise)
-from zsbench.tasks._meta import label_names as task_label_names
+from zsbench.tasks.metadata import label_names as task_label_names
 
 SHIPPED = sorted(p.stem for p in BANKS_DIR.glob("*.json"))
 PAPER_TASKS = ["esc50", "us8k", "vggsound", "fsd50k", "tut2018", "audioset", "nsynth"]

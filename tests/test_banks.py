@@ -97,7 +97,7 @@ def test_run_with_augmented_and_description_on_synthworld(isolated):
 def test_fixed_label_lists_equal_what_the_loaders_read_from_real_metadata(task_id, shared, tmp_path):
     """The sidecar label lists (which the banks and prompt sets are checked against without
     data) are exactly the labels each task's loader reads from the official metadata."""
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     assert label_names(task_id) == task_labels(task_id, shared, tmp_path)
 
@@ -107,7 +107,7 @@ def task_labels(task_id: str, shared, tmp_path) -> list[str]:
     labels come from a sidecar, an empty layout built here); no audio needed."""
     import importlib
 
-    from zsbench.tasks import _meta, cochlscene, nsynth, tut
+    from zsbench.tasks import metadata, cochlscene, nsynth, tut
 
     if task_id == "synthworld":
         from zsbench import synthworld
@@ -125,7 +125,7 @@ def task_labels(task_id: str, shared, tmp_path) -> list[str]:
         (tmp_path / "nsynth-test" / "examples.json").write_text("{}")
         return nsynth.read_metadata(tmp_path).labels
     if task_id == "cochlscene":
-        for scene in _meta.load_sidecar("cochlscene")["scenes"]:
+        for scene in metadata.load_sidecar("cochlscene")["scenes"]:
             (tmp_path / "CochlScene" / "Test" / scene).mkdir(parents=True)
         return cochlscene.read_metadata(tmp_path).labels
     raise AssertionError(f"no label source for the bank of task {task_id!r}")

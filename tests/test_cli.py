@@ -34,7 +34,7 @@ def test_listings():
     assert "template" in prompts and "{label: [prompts]}" in prompts
 
 
-def test_bare_run_twice_reuses_audio_then_leaderboard(isolated, demo_fitted):
+def test_bare_run_twice_reuses_audio_then_leaderboard(isolated):
     first = zsb("run", "--task-option", "n_per_class=2", "--quiet")
     assert "36 clips embedded, 0 from cache" in first.stdout
     assert "tiny CLAP" in first.stdout  # the demo says plainly what model it is
@@ -102,7 +102,7 @@ def assert_clean_warning(stderr: str, text: str) -> None:
     assert "warnings.warn(" not in stderr, stderr
 
 
-def test_partial_task_run_shows_coverage_and_one_clean_warning_line(partial_esc50, demo_fitted):
+def test_partial_task_run_shows_coverage_and_one_clean_warning_line(partial_esc50):
     proc = zsb("run", "--task", "esc50", "--data-root", str(partial_esc50), "--task-option", "allow_missing=true",
                "--quiet")
     assert_clean_warning(proc.stderr, "task 'esc50': 8 of 2000 listed clips found (1992 missing")
@@ -141,7 +141,7 @@ def test_warning_format_keeps_hint_lines_and_is_for_the_cli_only(capsys):
     assert warnings.showwarning is before
 
 
-def test_run_files_get_the_users_umask_permissions(isolated, demo_fitted):
+def test_run_files_get_the_users_umask_permissions(isolated):
     """Records, --output and predictions are readable by the group under umask 027 (0640), not
     the temporary file's private 0600: a results folder can be shared."""
     import stat
@@ -218,7 +218,7 @@ def test_sweep_options_reach_its_base_config(monkeypatch):
         3, ["a {label}", "{label} nearby"], False, {"folds": "1"})
 
 
-def test_prompt_option_n_equals_n_through_the_command_line(isolated, demo_fitted):
+def test_prompt_option_n_equals_n_through_the_command_line(isolated):
     from typer.testing import CliRunner
 
     from zsbench.cli import app

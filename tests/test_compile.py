@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from zsbench.compiling import BACKEND_ENV, CompileUnsupported, apply_compile, cache_identity, compiled_with
+from zsbench.cache import cache_name
+from zsbench.compiling import BACKEND_ENV, CompileUnsupported, apply_compile, compiled_with
 from zsbench.runner import RunConfig, run
 
 # 36 clips in one batch: one input shape, so one compile.
@@ -75,9 +76,9 @@ def test_inductor_compile_of_the_demo_matches_eager(tmp_path, monkeypatch):
 
 
 def test_cache_names_eager_unchanged():
-    assert cache_identity("abc", None) == "abc"
-    assert cache_identity("abc", "inductor") == "abc-compiled"
-    assert cache_identity("abc-bf16", "aot_eager") == "abc-bf16-compiled-aot_eager"
+    assert cache_name("abc") == "abc"
+    assert cache_name("abc", compile_backend="inductor") == "abc-compiled"
+    assert cache_name("abc", "bf16", "aot_eager") == "abc-bf16-compiled-aot_eager"
 
 
 def test_model_without_hook_is_refused_with_the_fix(tmp_path):

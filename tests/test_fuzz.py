@@ -117,7 +117,7 @@ TEXT = st.one_of(st.text(max_size=400),
 @FUZZ
 @given(text=TEXT, raw=st.one_of(st.none(), st.binary(max_size=64)))
 def test_read_table(tmp_path, text, raw):
-    from zsbench.tasks._meta import MetadataError, read_table
+    from zsbench.tasks.metadata import MetadataError, read_table
 
     path = tmp_path / "meta.csv"
     path.write_bytes(raw if raw is not None else text.encode("utf-8"))
@@ -151,7 +151,7 @@ def test_esc50_loader(tmp_path, text):
 @given(folds=st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers(-3, 8), max_size=4)),
        flag=st.text(max_size=10))
 def test_option_parsers(folds, flag):
-    from zsbench.tasks._meta import as_bool, parse_folds
+    from zsbench.tasks.metadata import as_bool, parse_folds
 
     try:
         chosen = parse_folds(folds, [1, 2, 3, 4, 5], "esc50")

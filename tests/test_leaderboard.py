@@ -10,7 +10,7 @@ import re
 import pytest
 
 from zsbench.leaderboard import published as pub
-from zsbench.leaderboard import tables
+from zsbench.leaderboard import shapes
 from zsbench.leaderboard.render import IncomparableRunsError, build_table, render, write_plot
 from zsbench.leaderboard.table import to_markdown
 from zsbench.results import ResultsStore, RunRecord
@@ -184,7 +184,7 @@ def reclap_run(task="esc50", acc=0.91, sha=SHA, template="This is a sound of {la
 
 
 def delta_row(recs, explain=False) -> str:
-    text = to_markdown(tables.classification(recs, published=pub.parse(SMALL_PUBLISHED)), explain=explain)
+    text = to_markdown(shapes.classification(recs, published=pub.parse(SMALL_PUBLISHED)), explain=explain)
     return text
 
 
@@ -230,7 +230,7 @@ def test_training_overlap_marks_our_cell_and_explain_says_why():
     assert "†: the model was trained or its checkpoint selected on data overlapping this task" in text
     from zsbench.leaderboard.table import to_csv, to_json
 
-    table = tables.classification([rec], published=pub.parse(SMALL_PUBLISHED))
+    table = shapes.classification([rec], published=pub.parse(SMALL_PUBLISHED))
     assert "esc50: †" in to_csv(table)
     cells = [c for g in json.loads(to_json(table))["groups"] for r in g["rows"] for c in r["cells"].values()]
     assert any(c["markers"] == ["†"] and "ESC-50" in c["why"][0] for c in cells)
@@ -240,7 +240,7 @@ def test_csv_and_html_carry_the_markers():
     from zsbench.leaderboard.html import _table as table_html
     from zsbench.leaderboard.table import to_csv
 
-    table = tables.classification([reclap_run(sha="cd" * 32)], published=pub.parse(SMALL_PUBLISHED))
+    table = shapes.classification([reclap_run(sha="cd" * 32)], published=pub.parse(SMALL_PUBLISHED))
     csv_text = to_csv(table)
     assert "Δ vs ReCLAP,w/o prompt aug.,delta,≠weights" in csv_text
     html = table_html(table, False)
@@ -248,7 +248,7 @@ def test_csv_and_html_carry_the_markers():
 
 
 def test_published_sweep_column_and_difference():
-    table = tables.sweep(_sweep_records(), published=pub.parse(SMALL_PUBLISHED))
+    table = shapes.sweep(_sweep_records(), published=pub.parse(SMALL_PUBLISHED))
     lines = to_markdown(table).splitlines()
     # the published row names no weights or prompts: set beside ours, never differenced
     assert lines[0] == "| N | t1 | t2 | average | ReCLAP average (published) |"
@@ -263,7 +263,7 @@ def test_published_sweep_column_and_difference():
         r.model["checkpoint"] = {"file": "w.pt", "sha256": SHA, "default": False}
         r.prompts["source"] = {"kind": "bank", "bank_sha256": "sha-b1"}
         r.task["protocol"] = {"classes": 5, "clips": 10, "metric": "accuracy"}
-    lines = to_markdown(tables.sweep(recs, published=pub.parse(matching))).splitlines()
+    lines = to_markdown(shapes.sweep(recs, published=pub.parse(matching))).splitlines()
     assert lines[0].endswith("| ReCLAP average (published) | Δ average vs ReCLAP |")
     assert lines[2].endswith("| <u>32.50 ± 3.54</u> | 48.56 | -16.06 |")
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import zsbench
-from zsbench.precision import PRECISIONS, autocast, cache_identity
+from zsbench.cache import cache_name
+from zsbench.precision import PRECISIONS, autocast
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_fp32_autocast_is_a_no_op_and_names_are_checked():
         assert (x @ x).dtype == torch.float32
     with autocast("bf16"):
         assert (x @ x).dtype == torch.bfloat16
-    assert cache_identity("abc", "fp32") == "abc" and cache_identity("abc", "bf16") == "abc-bf16"
+    assert cache_name("abc", "fp32") == "abc" and cache_name("abc", "bf16") == "abc-bf16"
     with pytest.raises(ValueError, match="--precision 'fp8': choose one of fp32, bf16, fp16"):
         zsbench.evaluate(model="demo", precision="fp8")
     assert set(PRECISIONS) == {"fp32", "bf16", "fp16"}

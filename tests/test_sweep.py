@@ -63,7 +63,7 @@ def test_order_is_the_product_regrouped_by_model_and_the_id_is_stable():
 
 
 @pytest.mark.slow
-def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, demo_fitted, monkeypatch):
+def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, monkeypatch):
     loads = []
     real_load = sweep_mod.load_model
     monkeypatch.setattr(sweep_mod, "load_model", lambda config: loads.append(config.model) or real_load(config))
@@ -110,7 +110,7 @@ def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, demo_fitted, m
 
 
 @pytest.mark.slow
-def test_cli_sweep_then_leaderboard(isolated, demo_fitted):
+def test_cli_sweep_then_leaderboard(isolated):
     def zsb(*args):
         return subprocess.run([sys.executable, "-m", "zsbench.cli", *args], capture_output=True, text=True,
                               check=False, timeout=300)

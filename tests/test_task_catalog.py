@@ -37,7 +37,7 @@ from pathlib import Path
 
 from zsbench.datasets import Archive, DatasetSource
 from zsbench.hub_datasets import HubLayout
-from zsbench.tasks import _meta
+from zsbench.tasks import metadata
 from zsbench.tasks.base import TaskMeta, register_task
 
 TASK_ID = "{task_id}"
@@ -51,22 +51,22 @@ META = TaskMeta(
 
 
 def label_names(task_id=TASK_ID):
-    return list(_meta.load_sidecar(TASK_ID, __file__)["labels"])
+    return list(metadata.load_sidecar(TASK_ID, __file__)["labels"])
 
 
 @register_task(META, "Birdsong test plug-in: 2 species, accuracy", register={register})
 def load_birdsong(data_root=None, allow_missing=None):
-    root = Path(_meta.resolve_root(TASK_ID, data_root))
-    hint = _meta.download_hint(TASK_ID)
-    (path,) = _meta.require(TASK_ID, root, ["meta.csv"], hint)
+    root = Path(metadata.resolve_root(TASK_ID, data_root))
+    hint = metadata.download_hint(TASK_ID)
+    (path,) = metadata.require(TASK_ID, root, ["meta.csv"], hint)
     labels = label_names()
     index = {{name: i for i, name in enumerate(labels)}}
-    rows = _meta.read_table(path, ["filename", "label"])
-    entries = [_meta.Entry(id=r["filename"], paths=(root / "audio" / r["filename"],),
-                           targets=(_meta.label_index(path, r.line, r["label"], index, "labels"),), line=r.line)
+    rows = metadata.read_table(path, ["filename", "label"])
+    entries = [metadata.Entry(id=r["filename"], paths=(root / "audio" / r["filename"],),
+                           targets=(metadata.label_index(path, r.line, r["label"], index, "labels"),), line=r.line)
                for r in rows]
-    md = _meta.Metadata(TASK_ID, root, path, labels, labels, entries, hint, audio_dirs=(root / "audio",))
-    return _meta.build_task(META, md, allow_missing=allow_missing)
+    md = metadata.Metadata(TASK_ID, root, path, labels, labels, entries, hint, audio_dirs=(root / "audio",))
+    return metadata.build_task(META, md, allow_missing=allow_missing)
 '''
 
 
@@ -155,7 +155,7 @@ def test_a_task_module_alone_reaches_the_cli_downloads_hub_and_leaderboard(scrat
     written_nowhere(task_id)
 
     # its labels come from its own sidecar, its data loads and scores like any task
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     assert label_names(task_id) == ["blackbird", "robin"]
     data = tmp_path / "data"
@@ -244,7 +244,7 @@ def test_sources_and_hub_layouts_come_from_the_registry():
 
 
 def test_every_fixed_label_list_comes_from_the_tasks_own_sidecar():
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     for name in catalog.metas():
         module = sys.modules[TASKS.get(name).__module__]

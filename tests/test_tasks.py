@@ -14,7 +14,7 @@ import pytest
 from zsbench.registry import TASKS
 from zsbench.tasks import (audiocaps, audioset, catalog, clotho, cochlscene, esc50, fsd50k, nsynth, tut, tut2017,
                            us8k, vggsound)
-from zsbench.tasks._meta import DataWarning, MetadataError, MissingAudioError
+from zsbench.tasks.metadata import DataWarning, MetadataError, MissingAudioError
 from zsbench.tasks.base import MissingDataError
 
 # From the registry: every task on a published dataset (it says how to cite it), and those of them
@@ -231,7 +231,7 @@ def test_nsynth_classes_option_is_checked(tmp_path):
 
 
 def test_label_names_pass_task_options_through():
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     assert label_names("nsynth") == nsynth.label_names() and len(label_names("nsynth")) == 10
     assert label_names("nsynth", classes="all") == nsynth.label_names(classes="all")
@@ -489,7 +489,7 @@ def test_every_task_takes_allow_missing_with_its_default_from_the_meta(task_id):
 
 
 def test_allows_missing_is_one_rule_for_both_kinds_of_task():
-    from zsbench.tasks._meta import allows_missing
+    from zsbench.tasks.metadata import allows_missing
     from zsbench.tasks.base import TaskMeta
 
     assert allows_missing(vggsound.META) is True and allows_missing(esc50.META) is False
@@ -620,7 +620,7 @@ def test_tut2017_labels_bank_and_registration():
 
     from zsbench.cli import app
     from zsbench.prompt_strategies.bank import load_bank
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     assert label_names("tut2017") == list(load_bank("tut2017").labels)  # the shipped bank's 15 labels
     assert "cafe/restaurant" in label_names("tut2017") and "city center" in label_names("tut2017")
@@ -630,9 +630,9 @@ def test_tut2017_labels_bank_and_registration():
 
 
 def test_tut2017_labels_are_reclaps_tut_txt(shared):
-    from zsbench.tasks import _meta
+    from zsbench.tasks import metadata
 
-    assert _meta.load_sidecar("tut2017")["scenes"] == reclap(shared, "tut.txt")  # same names, same order
+    assert metadata.load_sidecar("tut2017")["scenes"] == reclap(shared, "tut.txt")  # same names, same order
 
 
 # ---------------------------------------------------------------------------------------------

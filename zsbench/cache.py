@@ -85,7 +85,18 @@ def _connect(path: Path, attempts: int = 40) -> sqlite3.Connection:
             time.sleep(0.05 * attempt)
 
 
-def file_digest(path: Path) -> str:
+def cache_name(fingerprint: str, precision: str = "fp32", compile_backend: str | None = None) -> str:
+    """The one rule naming an adapter's cache file: its fingerprint, then what the run's precision
+    and compilation add (nothing for fp32 eager)."""
+    from zsbench.compiling import cache_suffix as compiled
+    from zsbench.precision import cache_suffix as at_precision
+
+    return fingerprint + at_precision(precision) + compiled(compile_backend)
+
+
+def content_key(path: Path) -> str:
+    """A clip's cache key: a short hash of its bytes, so a moved or renamed file keeps its
+    embeddings (download.file_digest is the checksum of downloads)."""
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -157,7 +168,7 @@ class EmbeddingCache:
                 out.append(None)
                 todo.append(i)
         with ThreadPoolExecutor(max(1, threads)) as pool:
-            for i, digest in zip(todo, pool.map(file_digest, [paths[i] for i in todo])):
+            for i, digest in zip(todo, pool.map(content_key, [paths[i] for i in todo])):
                 out[i] = digest
         if todo and self._files is not None:
             rows = [(names[i], stats[i].st_size, stats[i].st_mtime_ns, out[i]) for i in todo]

@@ -130,7 +130,7 @@ def prompts_import_cmd(
 def task_labels(task: str, data_root: Path | None) -> list[str]:
     """A task's labels: its fixed list where it has one, else read from its data."""
     from zsbench.registry import TASKS
-    from zsbench.tasks._meta import label_names
+    from zsbench.tasks.metadata import label_names
 
     try:
         return label_names(task)

@@ -15,7 +15,7 @@ prompts at varying padded lengths, and each new shape would cost a compile that 
 time it saves. Only audio batches of a fixed size repeat thousands of times (the last, shorter
 batch compiles once more; ``dynamic=False`` keeps every graph specialised and fastest).
 
-Compiled embeddings are cached apart from eager ones (:func:`cache_identity`), as bf16's are.
+Compiled embeddings are cached apart from eager ones (:func:`zsbench.cache.cache_name`), as bf16's are.
 """
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ def backend() -> str:
     return os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
 
 
-def cache_identity(identity: str, backend_name: str | None) -> str:
-    """The cache file name of a compiled run: the eager one's plus a suffix (eager: unchanged,
-    so existing caches stay valid). A backend other than inductor is named in it too."""
+def cache_suffix(backend_name: str | None) -> str:
+    """What compiling adds to a cache file's name (eager: nothing, so existing caches stay
+    valid). A backend other than inductor is named in it too."""
     if backend_name is None:
-        return identity
-    return f"{identity}-compiled" if backend_name == DEFAULT_BACKEND else f"{identity}-compiled-{backend_name}"
+        return ""
+    return "-compiled" if backend_name == DEFAULT_BACKEND else f"-compiled-{backend_name}"
 
 
 def compiled_with(model: Any) -> dict[str, Any] | None:

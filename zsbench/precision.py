@@ -37,6 +37,6 @@ def autocast(precision: str, device: str = "cpu") -> Iterator[None]:
         yield
 
 
-def cache_identity(fingerprint: str, precision: str) -> str:
-    """Cache file name for a model at a precision (fp32 keeps the bare fingerprint)."""
-    return fingerprint if check(precision) == "fp32" else f"{fingerprint}-{precision}"
+def cache_suffix(precision: str) -> str:
+    """What a precision adds to a cache file's name (fp32: nothing, so fp32 caches keep theirs)."""
+    return "" if check(precision) == "fp32" else f"-{precision}"

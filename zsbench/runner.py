@@ -13,12 +13,11 @@ import numpy as np
 
 from zsbench.adapters.base import AudioTextModel
 from zsbench.audio import Preprocessing
-from zsbench.cache import EmbeddingCache
-from zsbench.compiling import apply_compile, cache_identity as compiled_identity, compiled_with
+from zsbench.cache import EmbeddingCache, cache_name
+from zsbench.compiling import apply_compile, compiled_with
 from zsbench.config import RunConfig, build_strategy, load_options, task_arguments
 from zsbench.config import parse_option_value  # noqa: F401  (its old home; RunConfig's too)
 from zsbench.paths import cache_dir
-from zsbench.precision import cache_identity
 from zsbench.embed import embed_audio, embed_texts
 from zsbench.fsutil import atomic_write
 from zsbench.hub_datasets import data_source
@@ -128,8 +127,8 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, config.crop, config.crop_seed)
     cache_root = (Path(config.cache_dir) if config.cache_dir else cache_dir()) if config.use_cache else None
-    cache = EmbeddingCache(cache_root, compiled_identity(cache_identity(fingerprint, config.precision),
-                                                         compiled["backend"] if compiled else None))
+    cache = EmbeddingCache(cache_root, cache_name(fingerprint, config.precision,
+                                                  compiled["backend"] if compiled else None))
     store_dtype = config.cache_dtype
     paths = [it.path for it in task.items]
     shard_counts = None
