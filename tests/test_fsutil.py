@@ -64,3 +64,23 @@ def test_reading_the_umask_leaves_it_as_it_was(monkeypatch, proc):
         assert current_umask() == 0o027
         assert current_umask() == 0o027
         assert os.umask(0o027) == 0o027  # unchanged by the reads
+
+
+def test_atomic_alias_links_and_falls_back_to_a_copy(tmp_path, monkeypatch):
+    """A training run's last.pt names its newest checkpoint without a second copy of it; on a
+    filesystem without hard links it is a whole copy, never a half-written one."""
+    first, second, alias = tmp_path / "step-1.pt", tmp_path / "step-2.pt", tmp_path / "last.pt"
+    first.write_bytes(b"one")
+    second.write_bytes(b"two")
+    fsutil.atomic_alias(first, alias)
+    assert os.path.samefile(alias, first)
+    fsutil.atomic_alias(second, alias)
+    assert os.path.samefile(alias, second) and first.read_bytes() == b"one"
+
+    def no_links(*args, **kwargs):
+        raise OSError("hard links not supported")
+
+    monkeypatch.setattr(fsutil.os, "link", no_links)
+    fsutil.atomic_alias(first, alias)
+    assert alias.read_bytes() == b"one" and not os.path.samefile(alias, first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "step-1.pt", "step-2.pt"]

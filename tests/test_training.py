@@ -4,6 +4,7 @@ resume, the held-out classes, and the recipe's CLI."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -159,6 +160,9 @@ def test_resume_continues_bit_for_bit(small_csv, tmp_path):
     for k, s in a["optimizer"]["state"].items():
         assert all(torch.equal(v, b["optimizer"]["state"][k][n]) for n, v in s.items())
     assert a["scheduler"] == b["scheduler"]
+    ckpts = tmp_path / "split" / "checkpoints"
+    steps = sorted(ckpts.glob("step-*.pt"))
+    assert os.path.samefile(ckpts / "last.pt", steps[-1])  # an alias, not a second copy on disk
     rows = (tmp_path / "split" / "log.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6"]
     # the export is the tiny adapter's format, with the config inside

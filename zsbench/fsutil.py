@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -56,3 +57,30 @@ def atomic_write(path: Path | str, mode: str = "w") -> Iterator[IO]:
         except OSError:
             pass
         raise
+
+
+def atomic_alias(source: Path | str, alias: Path | str) -> None:
+    """Make ``alias`` name the same file as ``source``, replacing any old ``alias`` atomically.
+
+    A hard link, so a training run's ``last.pt`` costs no second copy of a checkpoint that can
+    be gigabytes (optimizer state included); where the filesystem has no hard links it falls
+    back to a full atomic copy."""
+    source, alias = Path(source), Path(alias)
+    tmp = alias.with_name(f".{alias.name}.{os.getpid()}.link")
+    try:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        try:
+            os.link(source, tmp)
+        except OSError:
+            with open(source, "rb") as src, atomic_write(alias, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 24)
+            return
+        os.replace(tmp, alias)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from zsbench.fsutil import atomic_write
+from zsbench.fsutil import atomic_alias, atomic_write
 from zsbench.training.config import TrainConfig
 from zsbench.training.loss import contrastive_loss
 from zsbench.training.model import n_parameters
@@ -222,9 +222,10 @@ def train(cfg: TrainConfig, run: RunOptions) -> dict[str, Any]:
                      "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "step": step, "rng": rngs}
             if not state["config"]:
                 del state["config"]
-            for path in (ckpt_dir / f"step-{step:07d}.pt", last):
-                with atomic_write(path, "wb") as f:
-                    torch.save(state, f)
+            path = ckpt_dir / f"step-{step:07d}.pt"
+            with atomic_write(path, "wb") as f:
+                torch.save(state, f)
+            atomic_alias(path, last)
         if world > 1:
             dist.barrier()
         return last
