@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, runtime
 
 import numpy as np
 
-from zsbench.audio import ClipPolicy
+from zsbench.data.audio import ClipPolicy
 
 
 UNKNOWN = "unknown"

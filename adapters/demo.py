@@ -8,7 +8,7 @@ appear in its training audio or by name in its captions, so scoring them is true
 The weights ship in the package (``weights/demo-tiny-clap.safetensors``, with the training log
 and the reproduction command beside them); ``--checkpoint`` loads another run's
 ``model.safetensors``. The model definition, its weights format and its text encoder live in
-:mod:`zsbench.tinyclap`, which the recipe imports too (so this adapter never imports
+:mod:`zsbench.models.tinyclap`, which the recipe imports too (so this adapter never imports
 ``zsbench.training``).
 """
 
@@ -20,8 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from zsbench.adapters import training_data
-from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, fingerprint_of, l2_normalize, state_digest
-from zsbench.audio import ClipPolicy
+from zsbench.adapters.base import LoadOptions, ModelMeta, check_device, check_options, fingerprint_of, l2_normalize, state_digest
+from zsbench.data.audio import ClipPolicy
 from zsbench.registry import MODELS
 
 SR = 16000
@@ -30,8 +30,8 @@ WEIGHTS = Path(__file__).resolve().parent / "weights" / "demo-tiny-clap.safetens
 
 def encode_texts(texts: Sequence[str]) -> np.ndarray:
     """Frozen MiniLM sentence embeddings (384-d, unit length): the tiny CLAP's text input
-    (:func:`zsbench.tinyclap.encode_texts`)."""
-    from zsbench.tinyclap import encode_texts as encode
+    (:func:`zsbench.models.tinyclap.encode_texts`)."""
+    from zsbench.models.tinyclap import encode_texts as encode
 
     return encode(texts)
 
@@ -57,12 +57,11 @@ class DemoModel:
     )
 
     def __init__(self, options: LoadOptions | None = None):
-        from zsbench.tinyclap import load_tiny
+        from zsbench.models.tinyclap import load_tiny
 
         options = options or LoadOptions()
         check_device(options.device)  # runs on CPU whatever is asked; still reject impossible devices
-        if options.extra:
-            raise ValueError(f"demo: takes no model options, got {sorted(options.extra)}")
+        check_options("demo", options.extra)
         self.weights_file = Path(options.checkpoint or WEIGHTS)  # the run record carries its sha256
         self.model, self.info = load_tiny(self.weights_file)
         self._set_meta()
@@ -85,14 +84,14 @@ class DemoModel:
 
     def fingerprint(self) -> str:
         if self._fingerprint is None or self.model.training:
-            from zsbench.tinyclap import text_encoder_digest
+            from zsbench.models.tinyclap import text_encoder_digest
 
             self._fingerprint = fingerprint_of("demo-tiny-clap", self.model.cfg, self.meta.to_dict(),
                                                state_digest(self.model.state_dict()), text_encoder_digest())
         return self._fingerprint
 
     def compile_towers(self, compile_fn) -> list[str]:
-        """``--compile`` (zsbench.compiling): the whole audio path, log-mel front end through
+        """``--compile`` (zsbench.runtime.compiling): the whole audio path, log-mel front end through
         projection, as one graph (compiling only the CNN, a ``nn.Sequential``, gains nothing).
         The text side stays eager: its MiniLM is shared by every instance in the process."""
         self.model.encode_audio = compile_fn(self.model.encode_audio)

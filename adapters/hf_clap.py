@@ -43,8 +43,8 @@ import numpy as np
 from zsbench.adapters import training_data
 from zsbench.adapters.base import (KeyDifferences, LoadOptions, ModelMeta, check_device, check_options,
                                    fingerprint_of, l2_normalize, numpy_global_seed, state_digest, weights_error)
-from zsbench.audio import ClipPolicy
-from zsbench.checkpoints import CheckpointSource, resolve
+from zsbench.data.audio import ClipPolicy
+from zsbench.data.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
 
 SAMPLE_RATE = 48000
@@ -211,11 +211,11 @@ class HFClap:
         return fingerprint_of("hf-clap", FINGERPRINT_VERSION, *self._digests, meta)
 
     def compile_towers(self, compile_fn) -> list[str]:
-        """``--compile`` (zsbench.compiling): ``ClapAudioModel.forward``, which
+        """``--compile`` (zsbench.runtime.compiling): ``ClapAudioModel.forward``, which
         ``get_audio_features`` calls. Fused checkpoints are refused: which clips are longer
         than the window sets tensor shapes inside the encoder, so most batches would recompile."""
         if self.model.config.audio_config.enable_fusion:
-            from zsbench.compiling import CompileUnsupported
+            from zsbench.runtime.compiling import CompileUnsupported
 
             raise CompileUnsupported(f"model {self.meta.name!r}: its fusion audio tower has shapes that depend on "
                                      "how many clips in a batch are longer than the window, so compiling would "

@@ -26,8 +26,8 @@ import numpy as np
 from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, check_options, fingerprint_of,
                                    l2_normalize, load_checked, numpy_global_seed, read_weights, state_digest)
 from zsbench.adapters import training_data
-from zsbench.audio import ClipPolicy
-from zsbench.checkpoints import CheckpointSource, resolve
+from zsbench.data.audio import ClipPolicy
+from zsbench.data.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
 
 SR = 48000
@@ -199,12 +199,12 @@ class LaionClap:
         return self._fingerprint
 
     def compile_towers(self, compile_fn) -> list[str]:
-        """``--compile`` (zsbench.compiling): HTSAT's ``forward``, which both the fast
+        """``--compile`` (zsbench.runtime.compiling): HTSAT's ``forward``, which both the fast
         ``_embed_full_windows`` route and the package's ``get_audio_embedding`` reach through
         ``encode_audio``. Fusion models are refused: the number of clips longer than 10 s in a
         batch sets tensor shapes inside HTSAT, so nearly every batch would compile anew."""
         if self.fusion:
-            from zsbench.compiling import CompileUnsupported
+            from zsbench.runtime.compiling import CompileUnsupported
 
             raise CompileUnsupported(f"model {self.meta.name!r}: its fusion audio tower has shapes that depend on "
                                      "how many clips in a batch are longer than 10 s, so compiling would recompile "

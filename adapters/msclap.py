@@ -27,8 +27,8 @@ from zsbench.adapters import training_data
 from zsbench.adapters.base import (LoadOptions, ModelMeta, check_device, check_options, fingerprint_of,
                                    l2_normalize, nonpersistent_buffers, read_weights, state_digest)
 from zsbench.adapters.base import load_checked as base_load_checked
-from zsbench.audio import ClipPolicy
-from zsbench.checkpoints import CheckpointSource, resolve
+from zsbench.data.audio import ClipPolicy
+from zsbench.data.checkpoints import CheckpointSource, resolve
 from zsbench.registry import MODELS
 
 SAMPLE_RATE = 44100
@@ -90,7 +90,7 @@ class _MSCLAP:
         return self._fingerprint
 
     def compile_towers(self, compile_fn) -> list[str]:
-        """``--compile`` (zsbench.compiling): the package's ``AudioEncoder.forward`` (CNN14 or
+        """``--compile`` (zsbench.runtime.compiling): the package's ``AudioEncoder.forward`` (CNN14 or
         HTSAT, then the projection), which ``_get_audio_embeddings`` calls."""
         encoder = self.wrapper.clap.audio_encoder
         encoder.forward = compile_fn(encoder.forward)

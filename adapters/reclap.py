@@ -50,8 +50,8 @@ import numpy as np
 from zsbench.adapters import laion, training_data
 from zsbench.adapters.base import (LoadOptions, ModelMeta, TrainingData, check_device, check_options,
                                    fingerprint_of, l2_normalize, load_checked, safe_load, state_digest)
-from zsbench.audio import ClipPolicy
-from zsbench.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
+from zsbench.data.audio import ClipPolicy
+from zsbench.data.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
 from zsbench.registry import MODELS
 
 SR = laion.SR

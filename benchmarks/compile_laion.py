@@ -25,7 +25,7 @@ def main() -> None:
 
     from zsbench.adapters import laion
     from zsbench.adapters.base import LoadOptions
-    from zsbench.audio import Preprocessing, prepare_clip
+    from zsbench.data.audio import Preprocessing, prepare_clip
 
     torch.manual_seed(0)
     ref = laion.build_clap("HTSAT-tiny", False)

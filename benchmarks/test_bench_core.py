@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from zsbench.audio import ClipPolicy, Preprocessing
-from zsbench.cache import EmbeddingCache
-from zsbench.embed import embed_audio
-from zsbench.testmodels import NearFreeModel, bare_decode
+from zsbench.data.audio import ClipPolicy, Preprocessing
+from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.evaluation.embed import embed_audio
+from zsbench.testing.models import NearFreeModel, bare_decode
 
 PREP = Preprocessing(48000, ClipPolicy(10.0, "repeatpad", "random"), "seeded")  # LAION-CLAP's input
 

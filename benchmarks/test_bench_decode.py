@@ -17,10 +17,10 @@ import time
 import numpy as np
 import pytest
 
-from zsbench.audio import Preprocessing
-from zsbench.cache import EmbeddingCache
-from zsbench.embed import embed_audio
-from zsbench.testmodels import NearFreeModel, bare_decode, near_free_laion_forward
+from zsbench.data.audio import Preprocessing
+from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.evaluation.embed import embed_audio
+from zsbench.testing.models import NearFreeModel, bare_decode, near_free_laion_forward
 
 MODEL = NearFreeModel(sample_rate=48000, seconds=10.0)
 PREP = Preprocessing(48000, MODEL.meta.clip, "seeded")

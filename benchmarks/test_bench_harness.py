@@ -34,7 +34,7 @@ def laion(laion_pair):
 
 @pytest.fixture(scope="module")
 def table(esc50_clips, tmp_path_factory) -> str:
-    from zsbench.testmodels import esc50_table
+    from zsbench.testing.models import esc50_table
 
     return esc50_table(esc50_clips[:N_CLIPS], tmp_path_factory.mktemp("esc") / "esc.csv")
 
@@ -52,7 +52,7 @@ def test_harness_overhead_against_a_bare_loop(benchmark, laion, table, esc50_cli
     ``zsbench.evaluate`` from the files, no cache. Rounds alternate so both see the same load."""
     import torch
 
-    from zsbench.audio import Preprocessing, prepare_clip
+    from zsbench.data.audio import Preprocessing, prepare_clip
 
     clips = esc50_clips[:N_CLIPS]
     prep = Preprocessing(laion.meta.sample_rate, laion.meta.clip, "seeded")
@@ -119,9 +119,9 @@ def test_cached_rerun_and_sweep_point_against_first_run(benchmark, laion, table,
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_precision(benchmark, laion, table, precision):
     """Speed at each precision; against fp32: the largest embedding change and the metric."""
-    from zsbench.audio import Preprocessing
-    from zsbench.cache import EmbeddingCache
-    from zsbench.embed import embed_audio
+    from zsbench.data.audio import Preprocessing
+    from zsbench.evaluation.cache import EmbeddingCache
+    from zsbench.evaluation.embed import embed_audio
 
     paths = [Path(line.split(",")[0]) for line in Path(table).read_text().splitlines()]
     prep = Preprocessing(laion.meta.sample_rate, laion.meta.clip, "seeded")

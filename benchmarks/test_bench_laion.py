@@ -1,7 +1,7 @@
 """LAION-CLAP audio throughput: the harness's path against the package's own file API.
 
 Both sides run the same HTSAT-tiny model (630k-audioset layout, seeded random weights, loaded
-into our adapter from a LAION-style checkpoint). Ours: ``zsbench.embed.embed_audio`` with 2
+into our adapter from a LAION-style checkpoint). Ours: ``zsbench.evaluation.embed.embed_audio`` with 2
 decode workers, batches of 16, no cache. Reference: ``CLAP_Module.get_audio_embedding_from_filelist``
 in batches of 16, called as the package's README calls it. On 2 cores the model dominates, so a
 subset of the 400 ESC-50 clips keeps this to a few minutes; ZSBENCH_BENCH_LAION_CLIPS=400 runs all.
@@ -41,9 +41,9 @@ def _record(benchmark, clips, esc50_clips, **extra) -> None:
 
 
 def test_laion_harness_embed_audio(benchmark, models, clips, esc50_clips):
-    from zsbench.audio import Preprocessing
-    from zsbench.cache import EmbeddingCache
-    from zsbench.embed import embed_audio
+    from zsbench.data.audio import Preprocessing
+    from zsbench.evaluation.cache import EmbeddingCache
+    from zsbench.evaluation.embed import embed_audio
 
     model = models[1]
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, "seeded")
@@ -53,7 +53,7 @@ def test_laion_harness_embed_audio(benchmark, models, clips, esc50_clips):
 
     result = benchmark.pedantic(go, rounds=2, iterations=1, warmup_rounds=1)
     assert result.computed == len(clips)
-    _record(benchmark, clips, esc50_clips, path=f"zsbench.embed.embed_audio, workers={WORKERS or 'default (0 on CPU)'}, no cache")
+    _record(benchmark, clips, esc50_clips, path=f"zsbench.evaluation.embed.embed_audio, workers={WORKERS or 'default (0 on CPU)'}, no cache")
 
 
 def test_laion_package_filelist(benchmark, models, clips, esc50_clips):

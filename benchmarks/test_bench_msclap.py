@@ -1,7 +1,7 @@
 """MS-CLAP 2023 throughput: the harness's pipeline against the package's own batched call.
 
 Both sides hold the same seeded random weights and embed the same real ESC-50 clips: ours through
-``zsbench.embed.embed_audio`` (decode in 2 worker processes, batches of 16, no cache), the
+``zsbench.evaluation.embed.embed_audio`` (decode in 2 worker processes, batches of 16, no cache), the
 package through ``get_audio_embeddings_per_batch(paths, 16)`` with its ``torchaudio.load``
 replaced by a soundfile reader (FFmpeg is absent). HTSAT + GPT-2 on CPU is slow, so a 48-clip
 subset is timed. Run with ``make bench``; nothing here asserts a speed.
@@ -17,9 +17,9 @@ import pytest
 import soundfile as sf
 
 from zsbench.adapters.base import LoadOptions
-from zsbench.audio import Preprocessing
-from zsbench.cache import EmbeddingCache
-from zsbench.embed import embed_audio
+from zsbench.data.audio import Preprocessing
+from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.evaluation.embed import embed_audio
 
 N_CLIPS, BATCH = 48, 16
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 import zsbench
-from zsbench.runner import RunConfig
-from zsbench.sweep import Sweep, run_sweep
+from zsbench.evaluation.runner import RunConfig
+from zsbench.evaluation.sweep import Sweep, run_sweep
 
 GRID = ["N=1..5"]
 

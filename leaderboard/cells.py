@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 Aggregate = Literal["latest", "mean"]
 

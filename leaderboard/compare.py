@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 UNKNOWN = "unknown"
 OVERLAP_MARKER = "†"

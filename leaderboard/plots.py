@@ -11,9 +11,9 @@ import io
 import math
 from pathlib import Path
 
-from zsbench.fsutil import atomic_write
+from zsbench.runtime.fsutil import atomic_write
 from zsbench.leaderboard.table import Table
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 FORMATS = ("png", "svg", "pdf")
 

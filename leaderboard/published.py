@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from zsbench.leaderboard.compare import Difference, differences
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from zsbench.leaderboard import shapes
 from zsbench.leaderboard.cells import Aggregate, Cell, IncomparableRunsError, comparability_key  # noqa: F401
 from zsbench.leaderboard.table import Table, to_csv, to_json, to_markdown
 from zsbench.leaderboard.shapes import row_name  # noqa: F401
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 TABLES = ("classification", "retrieval", "sweep")
 FORMATS = ("md", "csv", "html", "json")

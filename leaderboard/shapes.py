@@ -16,7 +16,7 @@ from zsbench.leaderboard.compare import OVERLAP_MARKER, overlap
 from zsbench.leaderboard.published import Published, PublishedRow
 from zsbench.leaderboard.table import Column, Group, Row, Table
 from zsbench.prompt_strategies.base import augments  # a strategy's own ``augmenting``: Table II's lower half
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 WITHOUT_AUG, WITH_AUG = "w/o prompt aug.", "w/ prompt aug."
 RETRIEVAL_METRICS = [("t2a_R@1", "T2A R@1"), ("t2a_R@5", "T2A R@5"), ("t2a_R@10", "T2A R@10"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from zsbench.prompt_strategies.bank import BankError, load_bank
+from zsbench.prompt_strategies.bank import BankError, load_bank, task_bank
 from zsbench.registry import PROMPTS
 
 DEFAULT_N = 2  # the paper's best
@@ -30,7 +30,7 @@ class AugmentedStrategy:
 
     def __init__(self, model_meta: Any = None, task_id: str | None = None, bank: str | None = None,
                  n: int | None = None, seed: int = 0):
-        self.bank = load_bank(bank or task_id or "")
+        self.bank = load_bank(bank or task_bank(task_id))
         self.n = DEFAULT_N if n is None else int(n)
         if self.n < 1:
             raise ValueError(f"--n must be at least 1 (got {self.n})")

@@ -94,6 +94,16 @@ def bank_path(name_or_path: str | Path) -> Path:
     return BANKS_DIR / f"{name_or_path}.json"
 
 
+def task_bank(task_id: str | None) -> str:
+    """The bank a task uses unless ``--bank`` names another: its ``TaskMeta.bank`` (a task can
+    share another's bank or ship a file), else the bank named like the task."""
+    from zsbench.registry import TASKS
+    from zsbench.tasks import catalog
+
+    meta = catalog.meta(task_id) if task_id and task_id in TASKS else None
+    return meta.bank_name if meta is not None else (task_id or "")
+
+
 def load_bank(name_or_path: str | Path) -> Bank:
     path = bank_path(name_or_path)
     if not path.exists():

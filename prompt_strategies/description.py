@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zsbench.prompt_strategies.bank import load_bank
+from zsbench.prompt_strategies.bank import load_bank, task_bank
 from zsbench.registry import PROMPTS
 
 
@@ -16,7 +16,7 @@ class DescriptionStrategy:
     augmenting = True  # the paper's Table II counts description prompts as prompt augmentation
 
     def __init__(self, model_meta: Any = None, task_id: str | None = None, bank: str | None = None):
-        self.bank = load_bank(bank or task_id or "")
+        self.bank = load_bank(bank or task_bank(task_id))
 
     def prompts(self, labels: list[str]) -> dict[str, list[str]]:
         return {lab: self.bank.descriptions(lab) for lab in labels}

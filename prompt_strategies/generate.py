@@ -30,8 +30,8 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from zsbench.fsutil import atomic_write
-from zsbench.progress import bar
+from zsbench.runtime.fsutil import atomic_write
+from zsbench.runtime.progress import bar
 from zsbench.prompt_strategies.bank import BANNED, Bank, validate
 from zsbench.prompt_strategies.llm import ChatLLM, LLMError, Messages, ResponseCache
 from zsbench.prompt_strategies.presets import STRICT, get_preset
@@ -212,7 +212,7 @@ def _check_args(**values: int) -> None:
 
 
 def default_cache_dir() -> Path:
-    from zsbench import paths
+    from zsbench.runtime import paths
 
     return paths.cache_dir() / "llm"
 

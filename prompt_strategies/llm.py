@@ -33,7 +33,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from zsbench.fsutil import atomic_write
+from zsbench.runtime.fsutil import atomic_write
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"

@@ -54,14 +54,14 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
         if ytid not in first:
             first[ytid] = r
             entries.append(metadata.Entry(id=ytid, paths=tuple(audio / f"{ytid}{s}" for s in SUFFIXES),
-                                       targets=(), line=r.line))
+                                          targets=(), line=r.line))
         elif first[ytid]["start_time"] != r["start_time"]:
             raise metadata.MetadataError(f"{path}, line {r.line}: clip {ytid} starts at {r['start_time']} here but at "
                                       f"{first[ytid]['start_time']} on line {first[ytid].line}")
         captions.append(r["caption"])
         owner.append(slot.setdefault(ytid, len(entries) - 1))
     return metadata.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
-                          captions=captions, caption_entry=owner)
+                             captions=captions, caption_entry=owner)
 
 
 @register_task(META, "AudioCaps test: 975 YouTube clips x 5 captions, audio-text retrieval (coverage recorded)")

@@ -62,7 +62,7 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
             raise metadata.MetadataError(f"{seg_path}, line {r.line}: segment {r['YTID']} has no labels")
         targets = tuple(sorted({metadata.label_index(seg_path, r.line, m, index, classes_path.name) for m in mids}))
         entries.append(metadata.Entry(id=r["YTID"], paths=_candidates(audio, r["YTID"], r["start_seconds"]),
-                                   targets=targets, line=r.line))
+                                      targets=targets, line=r.line))
     return metadata.Metadata(TASK_ID, root, seg_path, labels, list(labels), entries, hint, audio_dirs=(audio,))
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
-    from zsbench.datasets import DatasetSource
-    from zsbench.hub_datasets import HubLayout
+    from zsbench.data.datasets import DatasetSource
+    from zsbench.data.hub import HubLayout
 
 MetricKind = Literal["accuracy", "map", "retrieval"]
 # What a task does by default when clips its metadata lists are missing on disk (the
@@ -20,7 +20,7 @@ MetricKind = Literal["accuracy", "map", "retrieval"]
 #   "refuse"        archive datasets, complete by construction: a missing clip is an error;
 #   "score-present" YouTube-sourced sets, never complete: score the clips present, coverage recorded.
 PartialData = Literal["score-present", "refuse"]
-# The headline number each metric kind reports (zsbench.metrics), a task's main score unless it names another.
+# The headline number each metric kind reports (zsbench.evaluation.metrics), a task's main score unless it names another.
 MAIN_SCORES = {"accuracy": "accuracy", "map": "mAP", "retrieval": "t2a_R@1"}
 
 

@@ -19,8 +19,8 @@ from zsbench.registry import TASKS
 from zsbench.tasks.base import TaskMeta
 
 if TYPE_CHECKING:
-    from zsbench.datasets import DatasetSource
-    from zsbench.hub_datasets import HubLayout
+    from zsbench.data.datasets import DatasetSource
+    from zsbench.data.hub import HubLayout
 
 
 def meta(task_id: str) -> TaskMeta | None:
@@ -54,7 +54,7 @@ def hub_layout(task_id: str) -> HubLayout | None:
 def download_from_hub(task_id: str, source: str, root: Path) -> Path:
     """``zsbench data download TASK --source hf:OWNER/NAME``: the task's Hub layout, fetched and
     written as its official release under ``root``."""
-    from zsbench.hub_datasets import fetch
+    from zsbench.data.hub import fetch
 
     layout = hub_layout(task_id)
     if layout is None:

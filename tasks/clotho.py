@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import Archive, DatasetSource
-from zsbench.hub_datasets import HubLayout
+from zsbench.data.datasets import Archive, DatasetSource
+from zsbench.data.hub import HubLayout
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -34,7 +34,7 @@ META = TaskMeta(
     source=DatasetSource(archives=(
         Archive(f"{metadata.ZENODO}/4783391/files/clotho_captions_evaluation.csv", md5="1b16b9e57cf7bdb7f13a13802aeb57e2"),
         Archive(f"{metadata.ZENODO}/4783391/files/clotho_audio_evaluation.7z", md5="4569624ccadf96223f19cb59fe4f849f"),
-    ), checks={"clotho_captions_evaluation.csv": "1b16b9e57cf7bdb7f13a13802aeb57e2"}),
+                         ), checks={"clotho_captions_evaluation.csv": "1b16b9e57cf7bdb7f13a13802aeb57e2"}),
     hub=HubLayout("clotho_captions_evaluation.csv", ("file_name", *CAPTION_COLUMNS), "evaluation/{file_name}"),
 )
 
@@ -56,7 +56,7 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
             owner.append(len(entries))
         entries.append(metadata.Entry(id=r["file_name"], paths=(audio / r["file_name"],), targets=(), line=r.line))
     return metadata.Metadata(TASK_ID, root, path, [], [], entries, hint, audio_dirs=(audio,),
-                          captions=captions, caption_entry=owner)
+                             captions=captions, caption_entry=owner)
 
 
 @register_task(META, "Clotho v2.1 evaluation: 1,045 clips x 5 captions, audio-text retrieval")

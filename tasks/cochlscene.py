@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import DatasetSource, ZenodoRecord
+from zsbench.data.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import metadata
 from zsbench.tasks.base import MissingDataError, Task, TaskMeta, register_task
 
@@ -48,7 +48,7 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
         for clip in sorted(p for p in folder.iterdir() if p.suffix.lower() in metadata.AUDIO_SUFFIXES):
             entries.append(metadata.Entry(id=f"{folder.name}/{clip.name}", paths=(clip,), targets=(target,)))
     return metadata.Metadata(TASK_ID, root, test, [metadata.decamel(s) for s in scenes], list(scenes), entries, hint,
-                          audio_dirs=(test,), notes={"missing_scenes": [s for s in scenes if not (test / s).is_dir()]})
+                             audio_dirs=(test,), notes={"missing_scenes": [s for s in scenes if not (test / s).is_dir()]})
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:

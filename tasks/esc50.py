@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import Archive, DatasetSource
-from zsbench.hub_datasets import HubLayout
+from zsbench.data.datasets import Archive, DatasetSource
+from zsbench.data.hub import HubLayout
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -52,9 +52,9 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
     metadata.check_unique(path, rows, "filename")
     audio = root / "audio"
     entries = [metadata.Entry(id=r["filename"], paths=(audio / r["filename"],), targets=(index[r["target"]],),
-                           line=r.line, group=metadata.fold_of(path, r, FOLDS)) for r in rows]
+                              line=r.line, group=metadata.fold_of(path, r, FOLDS)) for r in rows]
     return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(c) for c in labels], labels, entries, hint,
-                          audio_dirs=(audio,))
+                             audio_dirs=(audio,))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:

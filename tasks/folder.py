@@ -47,7 +47,7 @@ def load_folder(data_root: str | Path | None = None) -> Task:
         warnings.warn(SingleLabelWarning(
             f"folder task: {root} has only one label ({labels[0]!r}): every clip is that label, so accuracy is "
             f"trivially 100 %. Add the other classes (more label folders or CSV labels) for a meaningful score."),
-            stacklevel=2)
+                      stacklevel=2)
     index = {lab: i for i, lab in enumerate(labels)}
     items = [Item(id=str(path), path=path, targets=tuple(index[lab] for lab in labs)) for path, labs in rows]
     multi = any(len(it.targets) > 1 for it in items)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import Archive, DatasetSource
+from zsbench.data.datasets import Archive, DatasetSource
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -38,7 +38,7 @@ META = TaskMeta(
         Archive(f"{metadata.ZENODO}/4060432/files/FSD50K.eval_audio.zip", md5="6fa47636c3a3ad5c7dfeba99f2637982",
                 parts=(Archive(f"{metadata.ZENODO}/4060432/files/FSD50K.eval_audio.z01",
                                md5="3090670eaeecc013ca1ff84fe4442aeb"),)),
-    )),
+                         )),
 )
 
 
@@ -66,7 +66,7 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
         targets = tuple(sorted({metadata.label_index(eval_path, r.line, n, index, vocab_path.name) for n in names}))
         entries.append(metadata.Entry(id=r["fname"], paths=(audio / f"{r['fname']}.wav",), targets=targets, line=r.line))
     return metadata.Metadata(TASK_ID, root, eval_path, [display[n] for n in raw], raw, entries, hint,
-                          audio_dirs=(audio,))
+                             audio_dirs=(audio,))
 
 
 def _vocabulary(path: Path) -> list[str]:

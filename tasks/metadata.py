@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zsbench.datasets import DatasetSource, DataWarning  # noqa: F401 (DataWarning: tasks warn with it)
-from zsbench.paths import data_dir
+from zsbench.data.datasets import DatasetSource, DataWarning  # noqa: F401 (DataWarning: tasks warn with it)
+from zsbench.runtime.paths import data_dir
 from zsbench.tasks.base import Item, MissingDataError, Task, TaskMeta
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aif", ".aiff", ".opus"})
@@ -380,7 +380,7 @@ def locate_audio(md: Metadata, entries: Sequence[Entry], *,
         warnings.warn(DataWarning(
             f"task {md.task_id!r}: {len(found_idx)} of {len(entries)} listed clips found "
             f"({len(missing)} missing, e.g. {missing[0].name}); scoring the clips present, coverage recorded"),
-            stacklevel=3)
+                      stacklevel=3)
     if unlisted:
         warnings.warn(DataWarning(
             f"task {md.task_id!r}: {len(unlisted)} audio file(s) under {', '.join(map(str, md.audio_dirs))} "

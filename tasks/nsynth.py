@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from zsbench.datasets import Archive, DatasetSource
+from zsbench.data.datasets import Archive, DatasetSource
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -103,8 +103,8 @@ def read_metadata(root: str | Path, classes: Any = None) -> metadata.Metadata:
             continue
         entries.append(metadata.Entry(id=note, paths=(audio / f"{note}.wav",), targets=(position[family],)))
     return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(f) for f in scored], list(scored), entries, hint,
-                          audio_dirs=(audio,), also_listed=frozenset(dropped_paths),
-                          notes={"classes": class_set(classes), "dropped": dict(sorted(dropped.items()))})
+                             audio_dirs=(audio,), also_listed=frozenset(dropped_paths),
+                             notes={"classes": class_set(classes), "dropped": dict(sorted(dropped.items()))})
 
 
 def _no_duplicates(path: Path):

@@ -14,8 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from zsbench.paths import data_dir
-from zsbench.progress import bar
+from zsbench.runtime.paths import data_dir
+from zsbench.runtime.progress import bar
 from zsbench.tasks.base import Item, Task, TaskMeta, register_task
 
 VERSION = "3"  # 2: the manifest carries each clip's rewrites (retrieval captions); 3: scenes (synthworld-v2)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import DatasetSource, ZenodoRecord
+from zsbench.data.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -68,12 +68,12 @@ def read_metadata(root: str | Path, edition: str = "tut2018") -> metadata.Metada
     scenes = metadata.load_sidecar("tut")["scenes"]
     index = {s: i for i, s in enumerate(scenes)}
     listed = metadata.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
-                              fieldnames=["filename", "scene_label", "identifier", "source_label"])
+                                 fieldnames=["filename", "scene_label", "identifier", "source_label"])
     metadata.check_unique(meta_path, listed, "filename")
     scene_of = {r["filename"]: (r["scene_label"], r.line) for r in listed}
 
     rows = metadata.read_table(eval_path, ["filename", "scene_label"], delimiter="\t",
-                            fieldnames=["filename", "scene_label"])
+                               fieldnames=["filename", "scene_label"])
     metadata.check_unique(eval_path, rows, "filename")
     entries = []
     for r in rows:
@@ -86,14 +86,14 @@ def read_metadata(root: str | Path, edition: str = "tut2018") -> metadata.Metada
                                       f"{scene_of[name][0]!r} in {meta_path}, line {scene_of[name][1]}")
         entries.append(metadata.Entry(id=name, paths=(dev / name,), targets=(target,), line=r.line))
     return metadata.Metadata(edition, dev, eval_path, [metadata.spaced(s) for s in scenes], list(scenes), entries, hint,
-                          audio_dirs=(dev / "audio",), also_listed=frozenset(dev / n for n in scene_of))
+                             audio_dirs=(dev / "audio",), also_listed=frozenset(dev / n for n in scene_of))
 
 
 def _load(edition: str, data_root: str | Path | None, allow_missing) -> Task:
     spec = EDITIONS[edition]
     md = read_metadata(metadata.resolve_root(edition, data_root), edition)
     return metadata.build_task(spec["meta"], md, allow_missing=allow_missing,
-                            params={"edition": spec["name"], "year": spec["year"], "fold": FOLD})
+                               params={"edition": spec["name"], "year": spec["year"], "fold": FOLD})
 
 
 def label_names(task_id: str = "tut2018") -> list[str]:

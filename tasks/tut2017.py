@@ -26,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zsbench.datasets import DatasetSource, ZenodoRecord
+from zsbench.data.datasets import DatasetSource, ZenodoRecord
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -82,7 +82,7 @@ def read_metadata(root: str | Path, split: Any = None) -> metadata.Metadata:
     index = {s: i for i, s in enumerate(scenes)}
     source = "labels/tut2017.json"
     listed = metadata.read_table(meta_path, ["filename", "scene_label"], delimiter="\t",
-                              fieldnames=["filename", "scene_label", "identifier"])
+                                 fieldnames=["filename", "scene_label", "identifier"])
     metadata.check_unique(meta_path, listed, "filename")
     for r in listed:
         metadata.label_index(meta_path, r.line, r["scene_label"], index, source)
@@ -93,7 +93,7 @@ def read_metadata(root: str | Path, split: Any = None) -> metadata.Metadata:
     else:
         list_path = found[1]
         rows = metadata.read_table(list_path, ["filename", "scene_label"], delimiter="\t",
-                                fieldnames=["filename", "scene_label"])
+                                   fieldnames=["filename", "scene_label"])
         metadata.check_unique(list_path, rows, "filename")
     entries = []
     for r in rows:
@@ -106,7 +106,7 @@ def read_metadata(root: str | Path, split: Any = None) -> metadata.Metadata:
                                       f"{scene_of[name][0]!r} in {meta_path}, line {scene_of[name][1]}")
         entries.append(metadata.Entry(id=name, paths=(base / name,), targets=(target,), line=r.line, group=split))
     return metadata.Metadata(TASK_ID, base, list_path, [metadata.spaced(s) for s in scenes], list(scenes), entries, hint,
-                          audio_dirs=(base / "audio",), also_listed=frozenset(base / n for n in scene_of))
+                             audio_dirs=(base / "audio",), also_listed=frozenset(base / n for n in scene_of))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zsbench.datasets import Archive, DatasetSource
-from zsbench.hub_datasets import HubLayout
+from zsbench.data.datasets import Archive, DatasetSource
+from zsbench.data.hub import HubLayout
 from zsbench.tasks import metadata
 from zsbench.tasks.base import Task, TaskMeta, register_task
 
@@ -53,9 +53,9 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
     for r in rows:
         fold = metadata.fold_of(path, r, FOLDS)
         entries.append(metadata.Entry(id=r["slice_file_name"], paths=(audio / f"fold{fold}" / r["slice_file_name"],),
-                                   targets=(index[r["classID"]],), line=r.line, group=fold))
+                                      targets=(index[r["classID"]],), line=r.line, group=fold))
     return metadata.Metadata(TASK_ID, root, path, [metadata.spaced(c) for c in labels], labels, entries, hint,
-                          audio_dirs=tuple(audio / f"fold{k}" for k in FOLDS))
+                             audio_dirs=tuple(audio / f"fold{k}" for k in FOLDS))
 
 
 def label_names(task_id: str = TASK_ID) -> list[str]:

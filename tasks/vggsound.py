@@ -50,7 +50,7 @@ def read_metadata(root: str | Path) -> metadata.Metadata:
         clip = r["file"].rsplit(".", 1)[0] if r["file"].endswith(".mp4") else r["file"]
         target = metadata.label_index(path, r.line, r["label"], index, "labels/vggsound.json")
         entries.append(metadata.Entry(id=clip, paths=tuple(audio / f"{clip}{s}" for s in SUFFIXES),
-                                   targets=(target,), line=r.line))
+                                      targets=(target,), line=r.line))
     return metadata.Metadata(TASK_ID, root, path, list(labels), list(labels), entries, hint, audio_dirs=(audio,))
 
 

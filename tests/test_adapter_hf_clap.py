@@ -20,13 +20,13 @@ import pytest
 from zsbench.adapters import hf_clap
 from zsbench.adapters.base import LoadOptions
 
-from zsbench.audio import Preprocessing, clip_seed, prepare_clip
-from zsbench.cache import EmbeddingCache
-from zsbench.checkpoints import CheckpointUnavailable
+from zsbench.data.audio import Preprocessing, clip_seed, prepare_clip
+from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.data.checkpoints import CheckpointUnavailable
 from zsbench.conformance import validate
-from zsbench.embed import embed_audio
+from zsbench.evaluation.embed import embed_audio
 from zsbench.registry import MODELS
-from zsbench.testmodels import save_tiny_clap
+from zsbench.testing.models import save_tiny_clap
 
 SR = 48000
 TOL = 1e-4

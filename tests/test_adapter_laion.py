@@ -29,8 +29,8 @@ import torch
 
 from zsbench.adapters import laion
 from zsbench.adapters.base import LoadOptions
-from zsbench.audio import (Preprocessing, clip_seed, crop_offsets, decode, int16_roundtrip, mix_channels,
-                           prepare_clip, resample)
+from zsbench.data.audio import (Preprocessing, clip_seed, crop_offsets, decode, int16_roundtrip, mix_channels,
+                                prepare_clip, resample)
 from zsbench.registry import MODELS
 
 TOL = 1e-4

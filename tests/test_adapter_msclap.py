@@ -25,7 +25,7 @@ import pytest
 import soundfile as sf
 
 from zsbench.adapters.base import AudioTextModel, LoadOptions, l2_normalize
-from zsbench.audio import Preprocessing, crop_offsets, prepare_clip
+from zsbench.data.audio import Preprocessing, crop_offsets, prepare_clip
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("msclap") is None,
                                 reason="msclap is not installed (pip install zsbench[msclap])")

@@ -31,8 +31,8 @@ import torch
 import zsbench
 from zsbench.adapters import laion, reclap
 from zsbench.adapters.base import LoadOptions
-from zsbench.audio import Preprocessing, clip_seed, prepare_clip
-from zsbench.checkpoints import CheckpointUnavailable
+from zsbench.data.audio import Preprocessing, clip_seed, prepare_clip
+from zsbench.data.checkpoints import CheckpointUnavailable
 from zsbench.conformance import validate
 from zsbench.prompt_strategies.bank import load_bank
 from zsbench.registry import MODELS
@@ -117,7 +117,7 @@ def max_diff(a, b) -> float:
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory) -> Path:
     """A tiny T5-style tokenizer (flan-t5-large's is not available offline)."""
-    from zsbench.testmodels import save_tiny_t5_tokenizer
+    from zsbench.testing.models import save_tiny_t5_tokenizer
 
     return save_tiny_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"), SENTENCES, SMALL_T5["vocab_size"])
 
@@ -570,7 +570,7 @@ def test_only_one_thing_missing_is_its_own_error(extra, empty_hub, tmp_path):
 def test_weights_to_download_wait_for_the_tokenizer(tmp_path, monkeypatch):
     """Tokenizer missing and the weights a URL: nothing is fetched (gigabytes, then an error);
     the error is the tokenizer's."""
-    from zsbench import checkpoints
+    from zsbench.data import checkpoints
 
     fetched = []
     monkeypatch.setattr(checkpoints.download, "fetch", lambda url, *a, **kw: fetched.append(url))
@@ -587,7 +587,7 @@ def test_tokenizer_json_itself_names_its_folder(tokenizer_dir):
 
 @pytest.mark.slow
 def test_cli_names_everything_missing_in_one_error(empty_hub):
-    proc = subprocess.run([sys.executable, "-m", "zsbench.cli", "run", "--model", "reclap", "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "zsbench.cli.main", "run", "--model", "reclap", "--quiet"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "HF_HUB_CACHE": str(empty_hub), "COLUMNS": "200"})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_allocator_tuning_applies_once_on_glibc():
     import sys
 
-    from zsbench.allocator import keep_buffers_on_heap
+    from zsbench.runtime.allocator import keep_buffers_on_heap
 
     applied = keep_buffers_on_heap()
     assert keep_buffers_on_heap() is applied  # cached: applied once per process

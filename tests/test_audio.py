@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from zsbench.audio import (BadAudioError, ClipPolicy, Preprocessing, crop_offsets, decode, fill_short,
-                           prepare_clip)
+from zsbench.data.audio import (BadAudioError, ClipPolicy, Preprocessing, crop_offsets, decode, fill_short,
+                                prepare_clip)
 
 
 def test_decode_real_esc50_clip_is_exact(esc50_clips):
@@ -35,7 +35,7 @@ def test_prepare_resamples_like_librosa_load_and_repeat_pads(esc50_clips):
 def test_resample_matches_librosa(n, rates):
     import librosa
 
-    from zsbench.audio import resample
+    from zsbench.data.audio import resample
 
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     ours, ref = resample(x, *rates), librosa.resample(x, orig_sr=rates[0], target_sr=rates[1])
@@ -148,7 +148,7 @@ def test_directory_instead_of_file(tmp_path):
 
 
 def test_int16_roundtrip_is_laions():
-    from zsbench.audio import int16_roundtrip
+    from zsbench.data.audio import int16_roundtrip
 
     x = np.random.default_rng(0).uniform(-1.3, 1.3, 10_000).astype(np.float32)
     ref = (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)  # laion_clap float32_to_int16
@@ -184,7 +184,7 @@ def test_msclap_resampler_is_its_transform_exactly_at_96k():
     import torch
     import torchaudio
 
-    from zsbench.audio import resample
+    from zsbench.data.audio import resample
 
     x = np.random.default_rng(3).uniform(-0.8, 0.8, (2, 96000)).astype(np.float32)
     ours = resample(x, 96000, 44100, "torchaudio-sinc")

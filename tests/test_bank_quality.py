@@ -122,7 +122,7 @@ def test_augmented_n1_to_5_and_description_prompt_sets_for_every_paper_task(task
 
 def test_n_larger_than_a_pool_is_refused_before_any_audio_naming_the_label(tmp_path, monkeypatch):
     import zsbench
-    from zsbench import runner
+    from zsbench.evaluation import runner
 
     monkeypatch.setattr(runner, "embed_audio", lambda *a, **k: pytest.fail("audio was embedded"))
     with pytest.raises(BankError, match=r"--n 51 needs 51 captions per label, but label '.+' has 50 .*largest N "
@@ -133,7 +133,7 @@ def test_n_larger_than_a_pool_is_refused_before_any_audio_naming_the_label(tmp_p
 def test_sweep_dry_run_lists_the_70_points_of_table_iv():
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
 
     out = CliRunner().invoke(app, ["sweep", "N=1..5", "seed=0,1", "task=" + ",".join(PAPER_TASKS),
                                    "--prompts", "augmented", "--dry-run"])
@@ -166,8 +166,8 @@ def _authors_files(tmp_path):
 def test_import_the_authors_two_stage_output(tmp_path):
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
-    from zsbench.download import file_digest
+    from zsbench.cli.main import app
+    from zsbench.data.download import file_digest
 
     p1, p2 = _authors_files(tmp_path)
     out = CliRunner().invoke(app, ["prompts", "import", str(p2), "--task", "esc50", "--stage1", str(p1),

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from zsbench.cache import EmbeddingCache
+from zsbench.evaluation.cache import EmbeddingCache
 
 
 def vecs(keys, dim=8, seed=0):
@@ -61,7 +61,7 @@ def test_uncommitted_batch_is_lost_committed_ones_survive(tmp_path):
 
 WRITER = """
 import sys, numpy as np
-from zsbench.cache import EmbeddingCache
+from zsbench.evaluation.cache import EmbeddingCache
 root, worker = sys.argv[1], int(sys.argv[2])
 cache = EmbeddingCache(root, "fp")
 for i in range(40):
@@ -134,7 +134,7 @@ def test_audio_is_stored_as_float16_and_old_float32_rows_still_read(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_clap(hf_cache, tmp_path_factory):
-    from zsbench.testmodels import save_tiny_clap
+    from zsbench.testing.models import save_tiny_clap
 
     return save_tiny_clap(tmp_path_factory.mktemp("tiny") / "clap")
 
@@ -146,7 +146,7 @@ def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path,
     re-run identical; whether the metric moves is printed, not asserted (it did with the earlier
     demo model on the sound world, which is why float32 is the default)."""
     import zsbench
-    from zsbench.testmodels import esc50_table
+    from zsbench.testing.models import esc50_table
 
     opts = dict(model="hf-clap", checkpoint=str(tiny_clap), task="folder", store=False, workers=0,
                 data_root=esc50_table(clip_set.spread(40), tmp_path / "esc.csv"))
@@ -177,7 +177,7 @@ def test_cached_runs_give_the_uncached_metrics_and_float16_stays_close(tmp_path,
 OPEN_AT_ONCE = """
 import os, sys, time, warnings
 import numpy as np
-from zsbench.cache import EmbeddingCache
+from zsbench.evaluation.cache import EmbeddingCache
 root, go = sys.argv[1], sys.argv[2]
 while not os.path.exists(go):
     time.sleep(0.001)
@@ -202,7 +202,7 @@ def test_processes_creating_one_new_cache_file_at_the_same_moment_all_get_it(tmp
     go.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
-    from zsbench.cache import EmbeddingCache
+    from zsbench.evaluation.cache import EmbeddingCache
 
     assert len(EmbeddingCache(tmp_path / "cache", "same-new-file").get_audio(
         "p", [f"clip-{p.pid}" for p in procs])) == 6

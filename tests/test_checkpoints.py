@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from zsbench import checkpoints, download
-from zsbench.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
+from zsbench.data import checkpoints, download
+from zsbench.data.checkpoints import CheckpointSource, CheckpointUnavailable, resolve
 
 DATA = random.Random(0).randbytes(300_000)
 SHA = hashlib.sha256(DATA).hexdigest()

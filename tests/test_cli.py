@@ -124,8 +124,8 @@ def test_warning_format_keeps_hint_lines_and_is_for_the_cli_only(capsys):
 
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
-    from zsbench.cli_common import install_warning_format
+    from zsbench.cli.main import app
+    from zsbench.cli.common import install_warning_format
 
     before = warnings.showwarning
     restore = install_warning_format()
@@ -157,7 +157,7 @@ def test_run_files_get_the_users_umask_permissions(isolated):
 
 
 def test_scored_line_shows_coverage_only_when_clips_are_missing():
-    from zsbench.report import scored_text
+    from zsbench.evaluation.report import scored_text
 
     full = {"n_scored": 36, "n_skipped": 0, "coverage": {}}
     assert scored_text(full) == "36 clips scored"
@@ -171,7 +171,7 @@ def test_scored_line_shows_coverage_only_when_clips_are_missing():
 def _options_in_help(command: str) -> list[str]:
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
 
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
     assert result.exit_code == 0, result.output
@@ -179,8 +179,8 @@ def _options_in_help(command: str) -> list[str]:
 
 
 def test_run_and_sweep_list_the_same_shared_options():
-    """The options are declared once (zsbench/cli.py) and both commands take them all."""
-    from zsbench.cli import _shared_options
+    """The options are declared once (zsbench/cli/main.py) and both commands take them all."""
+    from zsbench.cli.main import _shared_options
 
     run, sweep = _options_in_help("run"), _options_in_help("sweep")
     shared = [option.param_decls[0] for _, _, option in _shared_options()]
@@ -194,8 +194,8 @@ def test_run_and_sweep_list_the_same_shared_options():
 def test_sweep_options_reach_its_base_config(monkeypatch):
     from typer.testing import CliRunner
 
-    import zsbench.sweep
-    from zsbench.cli import app
+    import zsbench.evaluation.sweep
+    from zsbench.cli.main import app
 
     seen = {}
 
@@ -206,7 +206,7 @@ def test_sweep_options_reach_its_base_config(monkeypatch):
         seen["base"] = plan.base
         raise Stop
 
-    monkeypatch.setattr(zsbench.sweep, "run_sweep", fake_run_sweep)
+    monkeypatch.setattr(zsbench.evaluation.sweep, "run_sweep", fake_run_sweep)
     result = CliRunner().invoke(app, ["sweep", "seed=0,1", "--crop-seed", "3", "--template", "a {label}", "--template",
                                       "{label} nearby", "--no-cache", "--prompt-option", "templates=x"])
     assert "given twice (--template and --prompt-option templates)" in " ".join(result.output.split())
@@ -221,7 +221,7 @@ def test_sweep_options_reach_its_base_config(monkeypatch):
 def test_prompt_option_n_equals_n_through_the_command_line(isolated):
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
 
     records = {}
     for name, args in (("short", ["--n", "3"]), ("option", ["--prompt-option", "n=3"])):

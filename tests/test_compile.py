@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from zsbench.cache import cache_name
-from zsbench.compiling import BACKEND_ENV, CompileUnsupported, apply_compile, compiled_with
-from zsbench.runner import RunConfig, run
+from zsbench.evaluation.cache import cache_name
+from zsbench.runtime.compiling import BACKEND_ENV, CompileUnsupported, apply_compile, compiled_with
+from zsbench.evaluation.runner import RunConfig, run
 
 # 36 clips in one batch: one input shape, so one compile.
 SMALL = dict(task="synthworld", task_options={"n_per_class": 2}, workers=0, progress=False, store=False,
@@ -28,7 +28,7 @@ def _graphs() -> int:
 
 
 def _windows(result, model) -> np.ndarray:
-    from zsbench.audio import Preprocessing, prepare_clip
+    from zsbench.data.audio import Preprocessing, prepare_clip
 
     prep = Preprocessing(model.meta.sample_rate, model.meta.clip, "seeded", 0)
     return np.concatenate([prepare_clip(it.path, prep, str(it.path)) for it in result.task.items])
@@ -82,7 +82,7 @@ def test_cache_names_eager_unchanged():
 
 
 def test_model_without_hook_is_refused_with_the_fix(tmp_path):
-    from zsbench.testmodels import NearFreeModel
+    from zsbench.testing.models import NearFreeModel
 
     with pytest.raises(CompileUnsupported, match="model 'near-free' has no torch modules to compile .*"
                                                  "run without --compile"):
@@ -115,8 +115,8 @@ def test_flag_reaches_the_config(monkeypatch):
     from typer.testing import CliRunner
 
     import zsbench.api
-    import zsbench.sweep
-    from zsbench.cli import app
+    import zsbench.evaluation.sweep
+    from zsbench.cli.main import app
 
     seen = {}
 
@@ -129,11 +129,11 @@ def test_flag_reaches_the_config(monkeypatch):
 
     def fake_run_sweep(plan, on_point=None):
         seen["sweep"] = plan.base.compile
-        seen["points"] = [zsbench.sweep.apply_point(plan.base, p).compile for p in plan.points]
+        seen["points"] = [zsbench.evaluation.sweep.apply_point(plan.base, p).compile for p in plan.points]
         raise Stop
 
     monkeypatch.setattr(zsbench.api, "evaluate", fake_evaluate)
-    monkeypatch.setattr(zsbench.sweep, "run_sweep", fake_run_sweep)
+    monkeypatch.setattr(zsbench.evaluation.sweep, "run_sweep", fake_run_sweep)
     cli = CliRunner()
     for args, expected in ((["run", "--compile"], True), (["run"], False)):
         assert isinstance(cli.invoke(app, args).exception, Stop)
@@ -147,7 +147,7 @@ def test_flag_reaches_the_config(monkeypatch):
 def test_sweep_keeps_eager_ids_and_loads_compiled_apart():
     from dataclasses import replace
 
-    from zsbench.sweep import Sweep, load_key
+    from zsbench.evaluation.sweep import Sweep, load_key
 
     base = RunConfig(**SMALL)
     assert load_key(base) != load_key(replace(base, compile=True))
@@ -160,8 +160,8 @@ def test_a_compiled_sweep_compiles_each_model_once(tmp_path, monkeypatch):
     every point records it; eager points of the same sweep get a model of their own."""
     import torch
 
-    from zsbench.results import ResultsStore
-    from zsbench.sweep import Sweep, run_sweep
+    from zsbench.evaluation.results import ResultsStore
+    from zsbench.evaluation.sweep import Sweep, run_sweep
 
     monkeypatch.setenv(BACKEND_ENV, "aot_eager")
     calls = []

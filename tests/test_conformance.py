@@ -94,12 +94,12 @@ class Weights:
         return self._once(("msclap", version), make)
 
     def hf_clap(self, fusion: bool) -> Path:
-        from zsbench.testmodels import save_tiny_clap
+        from zsbench.testing.models import save_tiny_clap
 
         return self._once(("hf-clap", fusion), lambda folder: save_tiny_clap(folder, fusion=fusion))
 
     def t5_tokenizer(self) -> Path:
-        from zsbench.testmodels import save_tiny_t5_tokenizer
+        from zsbench.testing.models import save_tiny_t5_tokenizer
 
         return self._once(("t5-tokenizer",), lambda folder: save_tiny_t5_tokenizer(folder, SENTENCES,
                                                                                     SMALL_T5["vocab_size"]))

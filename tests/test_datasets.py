@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from zsbench import download
-from zsbench.datasets import Archive, CorruptArchive, DatasetSource, download_dataset, extract
-from zsbench.download import DownloadError
+from zsbench.data import download
+from zsbench.data.datasets import Archive, CorruptArchive, DatasetSource, download_dataset, extract
+from zsbench.data.download import DownloadError
 
 
 class Files(BaseHTTPRequestHandler):
@@ -239,7 +239,7 @@ def test_cochlscene_split_zip_from_zenodo_api(server, tmp_path):
 
 
 def test_zenodo_listing_without_md5_is_refused():
-    from zsbench.datasets import ZenodoRecord
+    from zsbench.data.datasets import ZenodoRecord
 
     record = ZenodoRecord("9", ("*.zip",))
     with pytest.raises(ValueError, match="no download link or md5"):
@@ -251,7 +251,7 @@ def test_zenodo_listing_without_md5_is_refused():
 def test_zenodo_parts_without_their_zip_and_a_garbled_listing_are_refused(server, tmp_path):
     import dataclasses
 
-    from zsbench.datasets import ZenodoRecord
+    from zsbench.data.datasets import ZenodoRecord
 
     entry = {"key": "x.z01", "checksum": "md5:" + "0" * 32, "links": {"self": "http://x/x.z01"}}
     with pytest.raises(ValueError, match="have no .zip to join"):
@@ -312,7 +312,7 @@ def test_esc50_archive_with_the_recorded_md5_is_checked_by_content_silently(serv
 
 
 def test_esc50_archive_with_another_md5_is_reported_and_accepted_by_content(server, tmp_path):
-    from zsbench.datasets import ArchiveChanged
+    from zsbench.data.datasets import ArchiveChanged
     from zsbench.tasks import esc50
 
     archive, meta = esc50_zip()
@@ -328,7 +328,7 @@ def test_esc50_archive_with_another_md5_is_reported_and_accepted_by_content(serv
 
 
 def test_esc50_content_that_fails_names_the_file_and_is_redone(server, tmp_path):
-    from zsbench.datasets import ArchiveChanged
+    from zsbench.data.datasets import ArchiveChanged
     from zsbench.tasks import esc50
 
     archive, meta = esc50_zip()
@@ -376,7 +376,7 @@ def test_tut2017_both_sets_from_zenodo_api(server, tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from zsbench.datasets import verify
+    from zsbench.data.datasets import verify
     from zsbench.tasks import tut2017
     from zsbench.tasks import catalog
 

@@ -1,5 +1,5 @@
 """The audio pass with decode workers gives exactly what decoding in-process gives: every window
-reaches the model intact through the reused shared-memory slots (zsbench/batch_slots.py), in
+reaches the model intact through the reused shared-memory slots (zsbench/runtime/batch_slots.py), in
 every clip policy, across many more batches than there are slots."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from zsbench.adapters.base import ModelMeta, l2_normalize
-from zsbench.audio import BadAudioError, ClipPolicy, Preprocessing
-from zsbench.batch_slots import SlotRing
-from zsbench.cache import EmbeddingCache
-from zsbench.embed import PREFETCH, embed_audio
+from zsbench.data.audio import BadAudioError, ClipPolicy, Preprocessing
+from zsbench.runtime.batch_slots import SlotRing
+from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.evaluation.embed import PREFETCH, embed_audio
 
 DIM = 64
 
@@ -104,7 +104,7 @@ def test_a_slot_is_not_rewritten_before_the_main_process_releases_it():
 def test_fixed_windows_travel_through_the_slots(esc50_clips, monkeypatch):
     """Fixed-length windows are written into the ring (not a fresh shared block per batch); a
     window that does not fit a slot takes the fresh block."""
-    import zsbench.embed as embed
+    import zsbench.evaluation.embed as embed
 
     made = []
     real = embed._ring
@@ -118,7 +118,7 @@ def test_fixed_windows_travel_through_the_slots(esc50_clips, monkeypatch):
 
 
 def test_too_little_shared_memory_is_refused_with_the_fix(esc50_clips, monkeypatch):
-    import zsbench.batch_slots as slots
+    import zsbench.runtime.batch_slots as slots
 
     monkeypatch.setattr(slots, "shm_free_bytes", lambda folder=slots.SHM: 2**20)
     model = WholeWindowModel(ClipPolicy(8.0))

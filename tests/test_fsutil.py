@@ -1,4 +1,4 @@
-"""zsbench.fsutil.atomic_write: files get the permissions the user's umask gives (a colleague
+"""zsbench.runtime.fsutil.atomic_write: files get the permissions the user's umask gives (a colleague
 sharing a results folder can read them), not the temporary file's private 0600."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from zsbench import fsutil
-from zsbench.fsutil import atomic_write, current_umask
+from zsbench.runtime import fsutil
+from zsbench.runtime.fsutil import atomic_write, current_umask
 
 pytestmark = pytest.mark.skipif(sys.platform.startswith("win"), reason="POSIX permission bits")
 

@@ -19,7 +19,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is in the dev extra: pip install -e .[dev]")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from zsbench.audio import BadAudioError, ClipPolicy, Preprocessing, prepare_clip  # noqa: E402
+from zsbench.data.audio import BadAudioError, ClipPolicy, Preprocessing, prepare_clip  # noqa: E402
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -202,7 +202,7 @@ def test_folder_task_csv(tmp_path, raw):
 
 @pytest.fixture(scope="module")
 def tiny_clap(hf_cache, tmp_path_factory):
-    from zsbench.testmodels import save_tiny_clap
+    from zsbench.testing.models import save_tiny_clap
 
     return save_tiny_clap(tmp_path_factory.mktemp("tiny") / "clap")
 
@@ -216,7 +216,7 @@ def test_cli_shows_one_clear_line_never_a_traceback(tmp_path, tiny_clap, table, 
     """``zsbench run`` over a fuzzed folder-task CSV and fuzzed audio files."""
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
 
     for name in ("a.wav", "b.flac"):
         (tmp_path / name).write_bytes(audio)

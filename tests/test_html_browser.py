@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from zsbench.leaderboard.render import render
-from zsbench.results import RunRecord
+from zsbench.evaluation.results import RunRecord
 
 CHROMIUM = Path(os.environ.get("ZSBENCH_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -57,7 +57,7 @@ def test_hub_copy_is_written_as_the_official_release_and_recorded(isolated, esc5
     from typer.testing import CliRunner
 
     import zsbench
-    from zsbench.cli import app
+    from zsbench.cli.main import app
     from zsbench.tasks import esc50
 
     rows, meta = esc50_rows
@@ -93,7 +93,7 @@ def test_hub_copy_without_official_columns_is_refused(isolated, esc50_rows, tmp_
 
 
 def test_unknown_repo_task_or_malformed_source_say_what_to_do(isolated, tmp_path):
-    from zsbench.hub_datasets import parse_source
+    from zsbench.data.hub import parse_source
     from zsbench.tasks.catalog import download_from_hub
 
     assert parse_source("hf:a/b@v1.0") == ("a/b", "v1.0")
@@ -112,7 +112,7 @@ def test_official_release_records_no_source(isolated):
 
 
 def test_rows_without_audio_bytes_and_a_damaged_marker_say_what_to_do(isolated, esc50_rows, tmp_path):
-    from zsbench.hub_datasets import MARKER, data_source
+    from zsbench.data.hub import MARKER, data_source
     from zsbench.tasks.catalog import download_from_hub
 
     rows, _ = esc50_rows

@@ -13,7 +13,7 @@ from zsbench.leaderboard import published as pub
 from zsbench.leaderboard import shapes
 from zsbench.leaderboard.render import IncomparableRunsError, build_table, render, write_plot
 from zsbench.leaderboard.table import to_markdown
-from zsbench.results import ResultsStore, RunRecord
+from zsbench.evaluation.results import ResultsStore, RunRecord
 
 TEMPLATE = "This is a sound of {label}."
 

@@ -1,4 +1,4 @@
-"""Each metric in zsbench.metrics checked against an independent reference.
+"""Each metric in zsbench.evaluation.metrics checked against an independent reference.
 
 References: scikit-learn for classification/AP, and plain Python loops (sort the candidates,
 find the first hit) for retrieval, written here without reusing the module's vectorised code.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, balanced_accuracy_score, top_k_accuracy_score
 
-from zsbench import metrics as M
+from zsbench.evaluation import metrics as M
 from zsbench.registry import METRICS
 
 

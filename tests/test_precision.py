@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import zsbench
-from zsbench.cache import cache_name
-from zsbench.precision import PRECISIONS, autocast
+from zsbench.evaluation.cache import cache_name
+from zsbench.runtime.precision import PRECISIONS, autocast
 
 
 @pytest.fixture(scope="module")
 def opts(hf_cache, clip_set, tmp_path_factory):
-    from zsbench.testmodels import esc50_table, save_tiny_clap
+    from zsbench.testing.models import esc50_table, save_tiny_clap
 
     base = tmp_path_factory.mktemp("precision")
     return dict(model="hf-clap", checkpoint=str(save_tiny_clap(base / "clap")), task="folder", workers=0,
@@ -51,8 +51,8 @@ def test_fp32_autocast_is_a_no_op_and_names_are_checked():
 
 
 def test_non_finite_embeddings_are_refused_with_the_fix(tmp_path):
-    from zsbench.testmodels import NearFreeModel, synthetic_task
-    from zsbench.runner import RunConfig, run
+    from zsbench.testing.models import NearFreeModel, synthetic_task
+    from zsbench.evaluation.runner import RunConfig, run
 
     class Overflowing(NearFreeModel):
         def embed_audio(self, windows, seeds=None):

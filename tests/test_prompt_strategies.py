@@ -125,3 +125,20 @@ def test_a_value_of_the_wrong_type_is_refused(value, hint):
 
     with pytest.raises(ValueError, match="here: .* is not an? "):
         coerce(value, hint, "here")
+
+
+def test_a_tasks_declared_bank_is_the_default_and_bank_still_overrides(monkeypatch):
+    """TaskMeta.bank names the bank a task uses (here a task sharing ESC-50's); --bank wins."""
+    import dataclasses
+
+    from zsbench.registry import PROMPTS, TASKS
+    from zsbench.tasks import catalog
+
+    loader = TASKS.get("us8k")
+    shared = dataclasses.replace(catalog.meta("us8k"), bank="esc50")
+    monkeypatch.setattr(loader, "meta", shared)
+    for name in ("description", "augmented"):
+        assert PROMPTS.get(name)(task_id="us8k").bank.path.stem == "esc50"
+        assert PROMPTS.get(name)(task_id="us8k", bank="us8k").bank.path.stem == "us8k"
+    monkeypatch.undo()
+    assert PROMPTS.get("description")(task_id="us8k").bank.path.stem == "us8k"

@@ -149,7 +149,7 @@ def test_plugin_folders_install_under_the_zsbench_namespace():
     dist = distribution("zsbench")
     assert (dist.read_text("top_level.txt") or "").split() == ["zsbench"]
     scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
-    assert scripts == {"zsbench": "zsbench.cli:main"}
+    assert scripts == {"zsbench": "zsbench.cli.main:main"}
 
 
 def test_built_wheel_holds_only_the_zsbench_package(tmp_path):

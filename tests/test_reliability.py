@@ -1,7 +1,7 @@
 """Reliability: SIGKILL at random points of a run and of a sweep, four runs at once on one cache
 and one results store, a full disk. Every case runs the real ``zsbench`` command in a
 subprocess on real ESC-50 clips, with a tiny transformers CLAP (seeded random weights,
-``zsbench.testmodels``) so that a run takes seconds. What must hold each time: the next run
+``zsbench.testing.models``) so that a run takes seconds. What must hold each time: the next run
 completes with exactly the metrics of an uninterrupted run, every stored record is valid and
 right, and the cache's SQLite files pass their integrity check.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from zsbench.results import ResultsStore
+from zsbench.evaluation.results import ResultsStore
 
 N_CLIPS = 40
 KILLS = 4
@@ -29,7 +29,7 @@ KILLS = 4
 def setup(hf_cache, clip_set, tmp_path_factory):
     """(tiny CLAP folder, folder-task CSV, reference metrics of an uninterrupted run without a cache)."""
     import zsbench
-    from zsbench.testmodels import esc50_table, save_tiny_clap
+    from zsbench.testing.models import esc50_table, save_tiny_clap
 
     base = tmp_path_factory.mktemp("reliability")
     folder = save_tiny_clap(base / "clap")
@@ -41,7 +41,7 @@ def setup(hf_cache, clip_set, tmp_path_factory):
 
 def _cmd(setup, tmp_path: Path, *extra: str) -> list[str]:
     folder, table, _ = setup
-    return [sys.executable, "-m", "zsbench.cli", *extra, "--model", "hf-clap", "--checkpoint", str(folder),
+    return [sys.executable, "-m", "zsbench.cli.main", *extra, "--model", "hf-clap", "--checkpoint", str(folder),
             "--task", "folder", "--data-root", table, "--batch-size", "4", "--workers", "0", "--quiet",
             "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results")]
 
@@ -195,7 +195,7 @@ def _running(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
 def test_sigkill_with_decode_workers_leaves_no_worker_behind_and_resumes(setup, tmp_path):
-    """Decode workers share slots with the main process (zsbench/batch_slots.py): killed mid-run,
+    """Decode workers share slots with the main process (zsbench/runtime/batch_slots.py): killed mid-run,
     the workers exit by themselves (no orphan left decoding or waiting for a slot, no shared
     memory left behind), and a run with workers resumes to the uninterrupted run's metrics."""
     cmd = _cmd(setup, tmp_path, "run")

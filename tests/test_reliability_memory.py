@@ -1,10 +1,10 @@
 """Memory stays bounded on AudioSet-sized tasks: what a run keeps per clip is its embedding,
 its scores and its bookkeeping (~14 KiB), never its decoded audio (64 KiB per clip here).
 
-Each run is a subprocess of ``zsbench.testmodels`` (near-free model, synthetic 16 kHz clips,
+Each run is a subprocess of ``zsbench.testing.models`` (near-free model, synthetic 16 kHz clips,
 527 classes, two labels each: mAP) that reports its own peak RSS; the growth between a small
 and a larger task, per extra clip, is what is bounded. The 20,000-clip figure is in
-benchmarks/README.md (``python -m zsbench.testmodels DIR 20000``).
+benchmarks/README.md (``python -m zsbench.testing.models DIR 20000``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PER_CLIP_BOUND_KIB = 32  # half a decoded clip: a run that kept the audio would 
 
 
 def _probe(root, n: int) -> dict:
-    done = subprocess.run([sys.executable, "-m", "zsbench.testmodels", str(root), str(n), "nocache"],
+    done = subprocess.run([sys.executable, "-m", "zsbench.testing.models", str(root), str(n), "nocache"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

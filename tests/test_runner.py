@@ -11,9 +11,9 @@ import soundfile as sf
 
 import zsbench
 from zsbench.adapters.demo import DemoModel
-from zsbench.audio import BadAudioError
+from zsbench.data.audio import BadAudioError
 from zsbench.registry import UnknownNameError
-from zsbench.results import ResultsStore
+from zsbench.evaluation.results import ResultsStore
 from zsbench.tasks.base import MissingDataError
 
 SMALL = {"task_options": {"n_per_class": 2}, "workers": 0, "progress": False}
@@ -199,7 +199,7 @@ def test_retrieval_task_end_to_end(isolated):
     rec = result.record
     assert rec.metrics["headline"] == "t2a_R@1" and rec.prompts["strategy"] == "captions"
     assert result.scores.shape == (36 * 5, 36)
-    from zsbench.metrics import retrieval_metrics
+    from zsbench.evaluation.metrics import retrieval_metrics
 
     owner = np.asarray(result.task.caption_item)
     assert rec.metrics["values"] == pytest.approx(retrieval_metrics(result.scores, owner))

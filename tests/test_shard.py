@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from zsbench.results import ResultsStore
+from zsbench.evaluation.results import ResultsStore
 
 
 @pytest.mark.slow
 def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache, clip_set, tmp_path):
     import zsbench
-    from zsbench.testmodels import esc50_table, save_tiny_clap
+    from zsbench.testing.models import esc50_table, save_tiny_clap
 
     folder = save_tiny_clap(tmp_path / "clap")
     table = esc50_table(clip_set.spread(20), tmp_path / "esc.csv")
@@ -21,7 +21,7 @@ def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache,
             "--data-root", table, "--workers", "0", "--quiet", "--batch-size", "4",
             "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results")]
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "zsbench.cli", *args], capture_output=True, text=True, timeout=300)
+                           "-m", "zsbench.cli.main", *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     [record] = list(ResultsStore(tmp_path / "results").records())
     n = len(clip_set.spread(20))
@@ -35,7 +35,7 @@ def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache,
 
 def test_shard_outside_torchrun_is_a_plain_run(hf_cache, esc50_clips, tmp_path):
     import zsbench
-    from zsbench.testmodels import esc50_table, save_tiny_clap
+    from zsbench.testing.models import esc50_table, save_tiny_clap
 
     folder = save_tiny_clap(tmp_path / "clap")
     opts = dict(model="hf-clap", checkpoint=str(folder), task="folder", workers=0, store=False,
@@ -44,8 +44,8 @@ def test_shard_outside_torchrun_is_a_plain_run(hf_cache, esc50_clips, tmp_path):
 
 
 def test_shard_needs_the_cache(monkeypatch, tmp_path):
-    from zsbench.runner import RunConfig, run
-    from zsbench.testmodels import NearFreeModel, synthetic_task
+    from zsbench.evaluation.runner import RunConfig, run
+    from zsbench.testing.models import NearFreeModel, synthetic_task
 
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from zsbench import sweep as sweep_mod
+from zsbench.evaluation import sweep as sweep_mod
 from zsbench.leaderboard.render import render
-from zsbench.results import ResultsStore
-from zsbench.runner import RunConfig
-from zsbench.sweep import Sweep, SweepError, parse_axis, run_sweep
+from zsbench.evaluation.results import ResultsStore
+from zsbench.evaluation.runner import RunConfig
+from zsbench.evaluation.sweep import Sweep, SweepError, parse_axis, run_sweep
 
 SMALL = dict(task="synthworld", task_options={"n_per_class": 2}, workers=0, progress=False)
 
@@ -112,7 +112,7 @@ def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, monkeypatch):
 @pytest.mark.slow
 def test_cli_sweep_then_leaderboard(isolated):
     def zsb(*args):
-        return subprocess.run([sys.executable, "-m", "zsbench.cli", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "zsbench.cli.main", *args], capture_output=True, text=True,
                               check=False, timeout=300)
 
     dry = zsb("sweep", "seed=0,1", "prompts=augmented,description", "--dry-run")
@@ -163,7 +163,7 @@ PINNED_IDS = [
 def test_the_sweep_id_of_a_command_is_unchanged(monkeypatch, args, sweep_id):
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
 
     seen = {}
 

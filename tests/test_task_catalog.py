@@ -35,8 +35,8 @@ Expected layout:
 
 from pathlib import Path
 
-from zsbench.datasets import Archive, DatasetSource
-from zsbench.hub_datasets import HubLayout
+from zsbench.data.datasets import Archive, DatasetSource
+from zsbench.data.hub import HubLayout
 from zsbench.tasks import metadata
 from zsbench.tasks.base import TaskMeta, register_task
 
@@ -90,7 +90,7 @@ def write_plugin(folder: Path, module: str, task_id: str, *, register: bool = Tr
 
 
 def fake_record(task_id: str, run_id: str):
-    from zsbench.results import RunRecord
+    from zsbench.evaluation.results import RunRecord
 
     return RunRecord(
         run_id=run_id, created="2026-01-01T00:00:00Z", config={},
@@ -105,8 +105,8 @@ def fake_record(task_id: str, run_id: str):
 def assert_seen_everywhere(task_id: str, records: list) -> None:
     """In `zsbench tasks`, among the tasks `zsbench data download --help` fetches and takes from
     the Hub, and as the leaderboard column its leaderboard_order puts between esc50 and us8k."""
-    from zsbench.cli import app
-    from zsbench.results import ResultsStore
+    from zsbench.cli.main import app
+    from zsbench.evaluation.results import ResultsStore
     from zsbench.tasks.downloads import SOURCES
 
     runner = CliRunner()

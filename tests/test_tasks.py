@@ -345,7 +345,7 @@ def test_data_verify_finds_unreadable_audio(tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from zsbench.datasets import verify
+    from zsbench.data.datasets import verify
 
     root = esc_layout(tmp_path, ["1-1-A-0.wav,1,0,dog,True,1,A", "1-2-A-0.wav,1,0,dog,True,2,A"], [])
     (root / "audio").mkdir()
@@ -618,7 +618,7 @@ def test_tut2017_missing_data_and_clips(tmp_path):
 def test_tut2017_labels_bank_and_registration():
     from typer.testing import CliRunner
 
-    from zsbench.cli import app
+    from zsbench.cli.main import app
     from zsbench.prompt_strategies.bank import load_bank
     from zsbench.tasks.metadata import label_names
 

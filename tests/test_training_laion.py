@@ -49,7 +49,7 @@ def test_two_steps_on_esc50_and_the_export_loads_in_laion_clap_630k(tmp_path, es
     import soundfile as sf
 
     from zsbench.adapters.laion import VARIANTS
-    from zsbench.audio import int16_roundtrip, resample
+    from zsbench.data.audio import int16_roundtrip, resample
 
     made: list[LaionArch] = []
 

@@ -24,7 +24,7 @@ SENTENCES = ("a dial tone humming steadily", "wind blowing in gusts", "a steady 
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory):
     """A tiny T5-style tokenizer (flan-t5-large's is not available offline)."""
-    from zsbench.testmodels import save_tiny_t5_tokenizer
+    from zsbench.testing.models import save_tiny_t5_tokenizer
 
     return save_tiny_t5_tokenizer(tmp_path_factory.mktemp("t5-tokenizer"), SENTENCES, SMALL_T5["vocab_size"])
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from zsbench.adapters.base import AudioTextModel
 from zsbench.config import FIELDS
-from zsbench.runner import RunConfig, RunResult, run
+from zsbench.evaluation.runner import RunConfig, RunResult, run
 
 if TYPE_CHECKING:
-    from zsbench.sweep import PointOutcome, Sweep, SweepReport
+    from zsbench.evaluation.sweep import PointOutcome, Sweep, SweepReport
 
 
 def _check(params: dict[str, Any], where: str) -> None:
@@ -32,7 +32,7 @@ def evaluate(model: str | AudioTextModel = "demo", task: str = "synthworld", pro
 def plan_sweep(grid: list[str], sweep_id: str | None = None, **params: Any) -> "Sweep":
     """Plan a sweep: ``grid`` axes (``N=1..5``, ``seed=0,1``, ...) over the base run ``params``
     (see ``RunConfig``); its points in run order and its id. Checks every point before any runs."""
-    from zsbench.sweep import Sweep
+    from zsbench.evaluation.sweep import Sweep
 
     _check(params, "plan_sweep")
     return Sweep.plan(RunConfig(**params), list(grid), sweep_id)
@@ -40,7 +40,7 @@ def plan_sweep(grid: list[str], sweep_id: str | None = None, **params: Any) -> "
 
 def run_sweep(plan: "Sweep", on_point: Callable[["PointOutcome", int], None] | None = None) -> "SweepReport":
     """Run a planned sweep's points not yet stored under its id, storing each as it finishes."""
-    from zsbench import sweep as sweeps  # looked up at each call (tests replace sweeps.run_sweep)
+    from zsbench.evaluation import sweep as sweeps  # looked up at each call (tests replace sweeps.run_sweep)
 
     return sweeps.run_sweep(plan, on_point=on_point)
 

@@ -62,9 +62,9 @@ class RunConfig:
     use_cache: bool = _execution(True)
     # audio rows; float16 halves the cache but can move a metric (cache.py)
     cache_dtype: str = _execution("float32", moves_numbers=True)
-    precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/precision.py)
-    compile: bool = False  # torch.compile the adapter's audio tower (zsbench/compiling.py); cached apart
-    shard: bool = _execution(False)  # split the audio pass across torchrun ranks (zsbench/shard.py)
+    precision: str = "fp32"  # fp32, bf16 or fp16 autocast around torch forwards (zsbench/runtime/precision.py)
+    compile: bool = False  # torch.compile the adapter's audio tower (zsbench/runtime/compiling.py); cached apart
+    shard: bool = _execution(False)  # split the audio pass across torchrun ranks (zsbench/runtime/shard.py)
     on_bad_audio: str = "error"
     bootstrap: int = 0
     results_dir: str | None = _execution(None)
@@ -77,9 +77,9 @@ class RunConfig:
     prompt_options: dict[str, Any] = field(default_factory=dict)  # the strategy's parameters by name
 
     def validate(self) -> None:
-        from zsbench.audio import CROP_MODES
-        from zsbench.cache import STORE_DTYPES
-        from zsbench.precision import check as check_precision
+        from zsbench.data.audio import CROP_MODES
+        from zsbench.evaluation.cache import STORE_DTYPES
+        from zsbench.runtime.precision import check as check_precision
         from zsbench.prompt_strategies.base import POOLINGS
 
         if self.crop not in CROP_MODES:

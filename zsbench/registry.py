@@ -179,7 +179,7 @@ MODELS: Registry = Registry("model", "zsbench.adapters", base="zsbench.adapters.
 TASKS: Registry = Registry("task", "zsbench.tasks", base=collections.abc.Callable, builtins="zsbench.tasks")
 PROMPTS: Registry = Registry("prompt strategy", "zsbench.prompt_strategies",
                              base="zsbench.prompt_strategies.base:PromptStrategy", builtins="zsbench.prompt_strategies")
-METRICS: Registry = Registry("metric", None, base=collections.abc.Callable, builtins="zsbench.metrics")
+METRICS: Registry = Registry("metric", None, base=collections.abc.Callable, builtins="zsbench.evaluation.metrics")
 
 
 def import_modules(package: str, path: list[str], helpers: tuple[str, ...] = ()) -> list[str]:

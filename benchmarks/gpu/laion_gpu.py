@@ -2,7 +2,7 @@
 LAION's own file-list API, on ESC-50-sized synthetic audio (5 s, 44.1 kHz, 16-bit WAV).
 
 Both sides run the same seeded random weights (they cost what real ones cost). Ours:
-``zsbench.embed.embed_audio`` (decode + resample to 48 kHz in DataLoader worker processes,
+``zsbench.evaluation.embed.embed_audio`` (decode + resample to 48 kHz in DataLoader worker processes,
 batches of ``--batch``, no cache). Reference: ``CLAP_Module.get_audio_embedding_from_filelist``
 on the same files in the same batches (librosa at 48 kHz in the main process). GPU utilisation
 is sampled every 100 ms with ``nvidia-smi`` (or pynvml) while each side runs.
@@ -229,10 +229,10 @@ def decode_scaling(paths: list[Path], batch: int, worker_counts: list[int], ref)
     each worker count, and LAION's own file-list API with the same near-free forward."""
     import numpy as np
 
-    from zsbench.audio import Preprocessing
-    from zsbench.cache import EmbeddingCache
-    from zsbench.embed import embed_audio
-    from zsbench.testmodels import NearFreeModel, bare_decode, near_free_laion_forward
+    from zsbench.data.audio import Preprocessing
+    from zsbench.evaluation.cache import EmbeddingCache
+    from zsbench.evaluation.embed import embed_audio
+    from zsbench.testing.models import NearFreeModel, bare_decode, near_free_laion_forward
 
     def rate(fn) -> float:
         fn()  # warm-up: page cache, worker start paths
@@ -290,9 +290,9 @@ def main() -> None:
 
     stubbed = import_laion_clap_with_stand_ins(family._import_laion_clap)  # cached: imported once
     from zsbench.adapters.base import LoadOptions
-    from zsbench.audio import Preprocessing
-    from zsbench.cache import EmbeddingCache
-    from zsbench.embed import embed_audio
+    from zsbench.data.audio import Preprocessing
+    from zsbench.evaluation.cache import EmbeddingCache
+    from zsbench.evaluation.embed import embed_audio
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("no CUDA device here: pass --device cpu for a check run")

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from zsbench.progress import bar
+from zsbench.runtime.progress import bar
 from zsbench.synthworld.classes import CLASSES
 from zsbench.synthworld.render import SAMPLE_RATE, clip_seed, render, slug
 

@@ -101,7 +101,7 @@ class LaionArch(T5Arch):
         return metrics_of(result.report)
 
     def export(self, path: Path, log: dict[str, Any]) -> None:
-        from zsbench.fsutil import atomic_write
+        from zsbench.runtime.fsutil import atomic_write
 
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         with atomic_write(path, "wb") as f:

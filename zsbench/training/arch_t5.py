@@ -158,7 +158,7 @@ class T5Arch:
 
         from zsbench.adapters import laion
         from zsbench.adapters.base import numpy_global_seed
-        from zsbench.audio import int16_roundtrip, resample
+        from zsbench.data.audio import int16_roundtrip, resample
         from zsbench.training.data import read_audio_bytes
 
         wav, rate = sf.read(read_audio_bytes(path), dtype="float32", always_2d=True)
@@ -214,7 +214,7 @@ class T5Arch:
         return metrics_of(result.report)
 
     def export(self, path: Path, log: dict[str, Any]) -> None:
-        from zsbench.fsutil import atomic_write
+        from zsbench.runtime.fsutil import atomic_write
 
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         with atomic_write(path, "wb") as f:

@@ -1,6 +1,6 @@
 """The ``tiny`` architecture's side of training: data from cached features, the in-memory
 adapter for evaluation, and the shipped-weights export (safetensors with the config inside;
-the format itself, ``save_tiny`` / ``load_tiny``, lives in :mod:`zsbench.tinyclap`)."""
+the format itself, ``save_tiny`` / ``load_tiny``, lives in :mod:`zsbench.models.tinyclap`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zsbench.tinyclap import TinyClap, save_tiny
+from zsbench.models.tinyclap import TinyClap, save_tiny
 from zsbench.training import features
 from zsbench.training.config import TrainConfig
 from zsbench.training.loss import metrics_of
@@ -25,7 +25,7 @@ def examples_for(cfg: TrainConfig, out_dir: Path, progress: bool) -> list[Exampl
     if cfg.shards:
         return read_shards(cfg.shards)
     if cfg.synthworld_corpus:
-        from zsbench.paths import data_dir
+        from zsbench.runtime.paths import data_dir
         from zsbench.synthworld.corpus import CORPUS_VERSION, write_corpus
 
         c = cfg.synthworld_corpus
@@ -55,7 +55,7 @@ class TinyArch:
         self.cfg, self.rank, self.world, self.device = cfg, rank, world, device
         self.model = TinyClap(**cfg.model)
         examples = examples_for(cfg, out_dir, progress and rank == 0)
-        from zsbench.paths import models_dir
+        from zsbench.runtime.paths import models_dir
 
         self.feats = features.compute(examples, self.model.cfg["n_mels"], cfg.n_rewrites,
                                       models_dir() / "training-cache", progress and rank == 0)

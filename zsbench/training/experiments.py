@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zsbench.fsutil import atomic_write
+from zsbench.runtime.fsutil import atomic_write
 from zsbench.training.config import get_config
 from zsbench.training.train import RunOptions, train
 

@@ -14,9 +14,9 @@ from typing import Sequence
 
 import numpy as np
 
-from zsbench.fsutil import atomic_write
-from zsbench.progress import bar
-from zsbench.tinyclap import HOP, SR
+from zsbench.runtime.fsutil import atomic_write
+from zsbench.runtime.progress import bar
+from zsbench.models.tinyclap import HOP, SR
 from zsbench.training.data import Example
 
 WINDOW_S = 10.0                  # the adapter's window: 251 frames
@@ -30,7 +30,7 @@ def load_waveform(path: str) -> np.ndarray:
     fills them at evaluation)."""
     import soundfile as sf
 
-    from zsbench.audio import fill_short, resample
+    from zsbench.data.audio import fill_short, resample
     from zsbench.training.data import read_audio_bytes
 
     try:
@@ -62,7 +62,7 @@ def compute(examples: Sequence[Example], n_mels: int, k: int, cache_dir: Path, p
             return {name: z[name] for name in z.files}
     import torch
 
-    from zsbench.tinyclap import LogMel, encode_texts
+    from zsbench.models.tinyclap import LogMel, encode_texts
 
     frontend = LogMel(n_mels)
     mel = np.zeros((len(examples), n_mels, MAX_FRAMES), dtype=np.float16)

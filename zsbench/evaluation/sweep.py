@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 from zsbench.config import NOT_IDENTITY, identity, load_options, parse_option_value, prompt_parameters, task_arguments
-from zsbench.runner import RunConfig, RunResult, run
+from zsbench.evaluation.runner import RunConfig, RunResult, run
 
 # Short names people write on the command line for RunConfig fields.
 ALIASES = {"N": "n", "template": "templates", "prompt": "prompts"}
@@ -255,7 +255,7 @@ class SweepReport:
 
 def stored_points(sweep_id: str, results_dir: str | None) -> dict[str, Any]:
     """Canonical point -> record, for the records already stored under this sweep id."""
-    from zsbench.results import ResultsStore
+    from zsbench.evaluation.results import ResultsStore
 
     out = {}
     for rec in ResultsStore(results_dir).records():
@@ -269,7 +269,7 @@ def run_sweep(sweep: Sweep, on_point: Callable[[PointOutcome, int], None] | None
 
     A point's record is written atomically the moment it is done, so an interruption loses at
     most the point in flight (and its finished audio batches are in the embedding cache)."""
-    from zsbench.results import ResultsStore
+    from zsbench.evaluation.results import ResultsStore
 
     report = SweepReport(sweep)
     start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Getting and checking datasets: ``zsbench data download TASK`` and ``zsbench data verify TASK``.
 
-Archives are fetched with :mod:`zsbench.download` (streamed, resumable, md5/sha256-checked),
+Archives are fetched with :mod:`zsbench.data.download` (streamed, resumable, md5/sha256-checked),
 then extracted with path-traversal protection. A marker file per archive records a finished
 extraction, so an interrupted download or extraction resumes where it stopped and a finished
 one is never redone.
@@ -24,9 +24,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from zsbench import download
-from zsbench.paths import data_dir
-from zsbench.progress import bar
+from zsbench.data import download
+from zsbench.runtime.paths import data_dir
+from zsbench.runtime.progress import bar
 
 
 class DataWarning(UserWarning):

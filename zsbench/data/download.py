@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import progress
+from zsbench.runtime import progress
 
 TIMEOUT_S = 15.0  # connect and per-read timeout
 RETRIES = 2  # extra attempts after a connection reset, a stall mid-transfer or an HTTP 5xx

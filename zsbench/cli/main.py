@@ -14,8 +14,8 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Zero-shot audio classification and retrieval benchmarks for CLAP-family models.")
 
-from zsbench.cli_common import USER_ERRORS, console as _console, fail as _fail  # noqa: E402
-from zsbench.cli_common import print_entries as _print_entries  # noqa: E402
+from zsbench.cli.common import USER_ERRORS, console as _console, fail as _fail  # noqa: E402
+from zsbench.cli.common import print_entries as _print_entries  # noqa: E402
 from zsbench.registry import UnknownNameError  # noqa: E402
 
 
@@ -23,7 +23,7 @@ from zsbench.registry import UnknownNameError  # noqa: E402
 def _each_command(ctx: typer.Context) -> None:
     # Warnings (partial data, a cache turned off) as one clean "warning: ..." line each, for the
     # command line only: restored when the command ends, so zsbench.evaluate keeps Python's own.
-    from zsbench.cli_common import install_warning_format
+    from zsbench.cli.common import install_warning_format
 
     ctx.call_on_close(install_warning_format())
 
@@ -151,7 +151,7 @@ def run_cmd(
               "to resume.", code=130)
     except USER_ERRORS as exc:
         _fail(str(exc))
-    from zsbench.report import print_run
+    from zsbench.evaluation.report import print_run
 
     print_run(console, result)
 
@@ -172,7 +172,7 @@ def tasks_cmd() -> None:
     _print_entries(TASKS)
 
 
-from zsbench.cli_prompts import prompts_app  # noqa: E402
+from zsbench.cli.prompts import prompts_app  # noqa: E402
 
 app.add_typer(prompts_app, name="prompts")
 
@@ -201,9 +201,9 @@ def leaderboard_cmd(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the table or page here instead of stdout"),
 ) -> None:
     """Render the stored runs as one of the paper's tables, beside the published numbers if asked."""
-    from zsbench.fsutil import atomic_write
+    from zsbench.runtime.fsutil import atomic_write
     from zsbench.leaderboard.render import render, write_plot
-    from zsbench.results import ResultsStore
+    from zsbench.evaluation.results import ResultsStore
 
     if aggregate not in ("latest", "mean"):
         _fail("--aggregate: choose latest or mean")
@@ -302,9 +302,9 @@ def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"
                           None, "--source", help="hf:OWNER/NAME[@REV]: a faithful copy in a Hugging Face datasets "
                                                  "repository instead of the official archive")) -> None:
     """Download, verify (md5/sha256) and extract a dataset; resumes after an interruption."""
-    from zsbench.datasets import CorruptArchive, download_dataset
-    from zsbench.download import DownloadError
-    from zsbench.paths import data_dir
+    from zsbench.data.datasets import CorruptArchive, download_dataset
+    from zsbench.data.download import DownloadError
+    from zsbench.runtime.paths import data_dir
 
     try:
         source = _source(task)
@@ -325,7 +325,7 @@ def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"
 def data_verify_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
                     data_root: Optional[Path] = typer.Option(None, "--data-root")) -> None:
     """Count listed and present clips, check known checksums, and read every audio header."""
-    from zsbench.datasets import verify
+    from zsbench.data.datasets import verify
 
     try:
         report = verify(task, _source(task), data_root)

@@ -88,8 +88,8 @@ def _connect(path: Path, attempts: int = 40) -> sqlite3.Connection:
 def cache_name(fingerprint: str, precision: str = "fp32", compile_backend: str | None = None) -> str:
     """The one rule naming an adapter's cache file: its fingerprint, then what the run's precision
     and compilation add (nothing for fp32 eager)."""
-    from zsbench.compiling import cache_suffix as compiled
-    from zsbench.precision import cache_suffix as at_precision
+    from zsbench.runtime.compiling import cache_suffix as compiled
+    from zsbench.runtime.precision import cache_suffix as at_precision
 
     return fingerprint + at_precision(precision) + compiled(compile_backend)
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from zsbench.cli_common import USER_ERRORS, console, fail, print_entries, report_failures
+from zsbench.cli.common import USER_ERRORS, console, fail, print_entries, report_failures
 
 prompts_app = typer.Typer(help="Prompt strategies and prompt banks.")
 
@@ -83,7 +83,7 @@ def prompts_stats_cmd(
         fail(str(exc))
     if fmt == "json":
         console().print_json(json.dumps({"banks": rows, "leaks": {k: [vars(x) for x in v] for k, v in found.items()}
-                                   if leaks else {}}))
+                                         if leaks else {}}))
         return
     if fmt != "md":
         fail(f"--format {fmt!r}: choose md or json")
@@ -105,7 +105,7 @@ def prompts_import_cmd(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="the task's data (only for tasks whose labels live in it)"),
 ) -> None:
     """Write a bank from the ReCLAP authors' two-stage JSON lines (prompts/stage_1.py, stage_2.py)."""
-    from zsbench.fsutil import atomic_write
+    from zsbench.runtime.fsutil import atomic_write
     from zsbench.prompt_strategies.bank import BankError
     from zsbench.prompt_strategies.import_bank import import_authors_bank
 

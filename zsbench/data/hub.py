@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from zsbench.download import file_digest
-from zsbench.fsutil import atomic_write
-from zsbench.progress import bar
+from zsbench.data.download import file_digest
+from zsbench.runtime.fsutil import atomic_write
+from zsbench.runtime.progress import bar
 
 MARKER = ".zsbench-source.json"
 

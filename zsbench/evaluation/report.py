@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from zsbench.runner import RunResult
+    from zsbench.evaluation.runner import RunResult
 
 
 def scored_text(task: dict) -> str:

@@ -14,11 +14,11 @@ from typing import Sequence
 import numpy as np
 
 from zsbench.adapters.base import AudioTextModel, l2_normalize
-from zsbench.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
-from zsbench.batch_slots import SlotRing
-from zsbench.cache import EmbeddingCache, as_stored, namespace
-from zsbench.precision import autocast
-from zsbench.progress import bar
+from zsbench.data.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
+from zsbench.runtime.batch_slots import SlotRing
+from zsbench.evaluation.cache import EmbeddingCache, as_stored, namespace
+from zsbench.runtime.precision import autocast
+from zsbench.runtime.progress import bar
 
 
 PREFETCH = 2  # batches each decode worker prepares ahead
@@ -98,13 +98,13 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                 precision: str = "fp32") -> AudioPass:
     """Embeddings of ``paths`` (index -> vector), from the cache where present.
 
-    ``store_dtype``: precision of the cached rows (``zsbench.cache.DTYPE_FOR_METRIC``); fresh
+    ``store_dtype``: precision of the cached rows (``zsbench.evaluation.cache.DTYPE_FOR_METRIC``); fresh
     vectors are rounded to it when cached, so the run scores what a re-run will read.
     """
     import torch
     from torch.utils.data import DataLoader
 
-    from zsbench.allocator import keep_buffers_on_heap
+    from zsbench.runtime.allocator import keep_buffers_on_heap
 
     keep_buffers_on_heap()
     keys = cache.clip_keys(paths) if cache.enabled else [str(p) for p in paths]

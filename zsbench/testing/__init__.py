@@ -1,4 +1,6 @@
-"""Set-up shared by the test suite and the benchmarks (not used by the harness itself)."""
+"""Test kits, apart from the product code: an offline Hub cache, generated audio and (in
+``models``) random-weight models, for the test suite, the benchmarks and a plug-in author's own
+tests. The harness itself never imports this package."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from zsbench.fsutil import atomic_write
+from zsbench.runtime.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from zsbench.tasks.base import Task

@@ -15,7 +15,7 @@ prompts at varying padded lengths, and each new shape would cost a compile that 
 time it saves. Only audio batches of a fixed size repeat thousands of times (the last, shorter
 batch compiles once more; ``dynamic=False`` keeps every graph specialised and fastest).
 
-Compiled embeddings are cached apart from eager ones (:func:`zsbench.cache.cache_name`), as bf16's are.
+Compiled embeddings are cached apart from eager ones (:func:`zsbench.evaluation.cache.cache_name`), as bf16's are.
 """
 
 from __future__ import annotations

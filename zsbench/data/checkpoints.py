@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from . import download, paths
+from zsbench.data import download
+from zsbench.runtime import paths
 
 HUB_PROBE_TIMEOUT_S = 3.0
 # A second path component with one of these suffixes is a file of a one-part repo id.

@@ -7,7 +7,7 @@ each rank embedded). The record is therefore the record of an unsharded run: sam
 same metrics. Works with any backend; tested on CPU with gloo. A rank that fails (bad audio, out
 of memory) tells the others through the same collective, so no rank waits forever.
 
-    torchrun --nproc-per-node 2 -m zsbench.cli run --shard --model ... --task ...
+    torchrun --nproc-per-node 2 -m zsbench.cli.main run --shard --model ... --task ...
 """
 
 from __future__ import annotations

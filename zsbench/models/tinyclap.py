@@ -147,7 +147,7 @@ def save_tiny(model: TinyClap, train_config: dict[str, Any], path: Path, extra: 
     reproduction command, final metrics) as JSON in its metadata."""
     from safetensors.torch import save
 
-    from zsbench.fsutil import atomic_write
+    from zsbench.runtime.fsutil import atomic_write
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"format": FORMAT, "model": json.dumps(model.cfg), "train_config": json.dumps(train_config),

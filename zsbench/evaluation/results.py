@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from zsbench.fsutil import atomic_write
-from zsbench.paths import results_dir
+from zsbench.runtime.fsutil import atomic_write
+from zsbench.runtime.paths import results_dir
 
 
 @dataclass

@@ -96,7 +96,7 @@ class NearFreeModel:
 
     def __init__(self, sample_rate: int = 16000, seconds: float = 1.0, dim: int = 512, seed: int = 0):
         from zsbench.adapters.base import ModelMeta
-        from zsbench.audio import ClipPolicy
+        from zsbench.data.audio import ClipPolicy
 
         self.meta = ModelMeta(name="near-free", sample_rate=sample_rate, clip=ClipPolicy(seconds, "repeatpad", "random"),
                               embed_dim=dim, templates=("{label}",), description="test stand-in; not a model")
@@ -170,14 +170,14 @@ def synthetic_task(root: Path, n_clips: int, n_classes: int = 527, labels_per_cl
 
 
 def _memory_probe() -> None:
-    """``python -m zsbench.testmodels ROOT N [cache|nocache]``: one run of the near-free model
+    """``python -m zsbench.testing.models ROOT N [cache|nocache]``: one run of the near-free model
     over an ``N``-clip synthetic task; prints JSON with peak RSS (MiB), seconds and the metric."""
     import json
     import resource
     import sys
     import time
 
-    from zsbench.runner import RunConfig, run
+    from zsbench.evaluation.runner import RunConfig, run
 
     root, n = Path(sys.argv[1]), int(sys.argv[2])
     use_cache = len(sys.argv) < 4 or sys.argv[3] != "nocache"

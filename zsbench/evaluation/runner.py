@@ -12,21 +12,21 @@ from typing import Any, Callable
 import numpy as np
 
 from zsbench.adapters.base import AudioTextModel
-from zsbench.audio import Preprocessing
-from zsbench.cache import EmbeddingCache, cache_name
-from zsbench.compiling import apply_compile, compiled_with
+from zsbench.data.audio import Preprocessing
+from zsbench.evaluation.cache import EmbeddingCache, cache_name
+from zsbench.runtime.compiling import apply_compile, compiled_with
 from zsbench.config import RunConfig, build_strategy, load_options, task_arguments
 from zsbench.config import parse_option_value  # noqa: F401  (its old home; RunConfig's too)
-from zsbench.paths import cache_dir
-from zsbench.embed import embed_audio, embed_texts
-from zsbench.fsutil import atomic_write
-from zsbench.hub_datasets import data_source
-from zsbench.metrics import MetricReport
+from zsbench.runtime.paths import cache_dir
+from zsbench.evaluation.embed import embed_audio, embed_texts
+from zsbench.runtime.fsutil import atomic_write
+from zsbench.data.hub import data_source
+from zsbench.evaluation.metrics import MetricReport
 from zsbench.prompt_strategies.base import PromptSet, bank_hash, check_prompts, class_scores, prompt_source
-from zsbench.provenance import git_revision, package_versions, resampler_used, task_protocol, weights_identity
+from zsbench.evaluation.provenance import git_revision, package_versions, resampler_used, task_protocol, weights_identity
 from zsbench.registry import METRICS, MODELS, TASKS
-from zsbench.results import RunRecord, ResultsStore
-from zsbench.shard import device_for as shard_device, embed_share, from_env as shard_rank
+from zsbench.evaluation.results import RunRecord, ResultsStore
+from zsbench.runtime.shard import device_for as shard_device, embed_share, from_env as shard_rank
 from zsbench.tasks.base import Task
 
 
@@ -204,7 +204,7 @@ def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
         with atomic_write(config.output) as f:
             f.write(record.to_json())
     if config.save_predictions:
-        from zsbench.predictions import write_predictions
+        from zsbench.evaluation.predictions import write_predictions
 
         write_predictions(Path(config.save_predictions), result.scores, result.task, result.scored)
     return result
