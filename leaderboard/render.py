@@ -18,6 +18,7 @@ from zsbench.evaluation.results import RunRecord
 
 TABLES = ("classification", "retrieval", "sweep")
 FORMATS = ("md", "csv", "html", "json")
+AGGREGATES = ("latest", "mean")  # the latest run per cell, or mean ± std of comparable runs
 
 
 def build_table(records: Iterable[RunRecord], table: str = "classification", aggregate: Aggregate = "latest",
@@ -44,6 +45,8 @@ def render(records: Iterable[RunRecord], fmt: str = "md", aggregate: Aggregate =
            compare: list[str] | None = None) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"--aggregate {aggregate!r}: choose one of {', '.join(AGGREGATES)}")
     records = list(records)
     if fmt == "html":
         return render_html(records, aggregate, show_ci, tasks, models, table, published, sweep, compare)

@@ -63,6 +63,22 @@ def download_from_hub(task_id: str, source: str, root: Path) -> Path:
     return fetch(layout, source, root)
 
 
+def fetch(task_id: str, hub_source: str | None = None, data_root: Path | None = None) -> Path:
+    """``zsbench data download``: the task's data from a Hub copy when ``hub_source`` names one,
+    else from its official release (downloaded, verified, extracted; resumable). Returns where it
+    is. Raises ValueError for a task with no known download (its files go under the data root
+    by hand) and the registry's error, listing the valid ids, for an unknown task."""
+    from zsbench.data.datasets import download_dataset
+    from zsbench.runtime.paths import data_dir
+
+    if hub_source:
+        return download_from_hub(task_id, hub_source, Path(data_root) if data_root else data_dir() / task_id)
+    known = source(task_id)
+    if known is None:
+        raise ValueError(f"no download is known for {task_id!r}; put its files under --data-root yourself")
+    return download_dataset(task_id, known, data_root)
+
+
 def hub_tasks() -> list[str]:
     """Tasks that ``--source hf:OWNER/NAME`` can take from a Hub copy."""
     return [t for t, m in metas().items() if m.hub is not None]

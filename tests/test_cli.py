@@ -59,7 +59,7 @@ def test_bare_run_twice_reuses_audio_then_leaderboard(isolated):
     (["run", "--on-bad-audio", "ignore"], "--on-bad-audio 'ignore'"),
     (["run", "--task-option", "n_per_class"], "expected KEY=VALUE"),
     (["run", "--task-option", "x[/y]"], "--task-option 'x[/y]': expected KEY=VALUE"),  # not taken for markup
-    (["leaderboard", "--aggregate", "median"], "choose latest or mean"),
+    (["leaderboard", "--aggregate", "median"], "choose one of latest, mean"),
     (["sweep", "seed=0,1", "--prompts", "augmented", "--prompt-option", "colour=red", "--dry-run"],
      "sweep point seed=0: prompt strategy 'augmented' does not take --prompt-option colour; "
      "it takes: bank (str, or --bank), n (int, or --n)"),

@@ -220,3 +220,19 @@ def test_webdataset_shards_are_read_like_the_csv(small_csv, tmp_path):
     assert len(load_waveform(got[0].path)) >= WINDOW_S * 16000
     with pytest.raises(FileNotFoundError, match="no WebDataset shards"):
         read_shards(str(tmp_path / "none-*.tar"))
+
+
+def test_zsbench_train_and_the_torchrun_entry_take_one_set_of_options(capsys):
+    """One training CLI: ``python -m zsbench.training`` is ``zsbench train``'s own command."""
+    from typer.testing import CliRunner
+
+    from zsbench.cli.main import app
+    from zsbench.training.__main__ import main
+
+    help_text = CliRunner().invoke(app, ["train", "--help"]).output
+    for option in ("--out", "--set", "--max-steps", "--batch-size", "--resume", "--stop-after", "--synthetic",
+                   "--device", "--threads", "--no-save", "--quiet"):
+        assert option in help_text, option
+    assert main(["--help"]) == 0
+    solo = capsys.readouterr().out
+    assert "python -m zsbench.training" in solo and "--resume" in solo and "--stop-after" in solo

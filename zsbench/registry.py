@@ -5,7 +5,9 @@ so listing the registry never imports torch or a reference package; a duplicate 
 error (two plug-ins silently shadowing each other would mix up results); third-party plug-ins
 arrive through an entry-point group, and one named like a built-in is an error naming both. What
 is registered is checked against the registry's base: a class (subclass), a protocol (its
-methods), or ``Callable``; for a lazy target when it is first imported.
+methods), or ``Callable``; for a lazy target when it is first imported. A registry built with
+``import_paths`` (models) also takes ``package.module:Attr`` in ``get``: one's own adapter, imported
+and checked the same way, without registering or installing anything.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class UnknownNameError(KeyError):
         return str(self.args[0])
 
 
+class ImportPathError(ValueError):
+    """A ``module:Class`` name that does not import or does not fit the registry's base. A
+    ValueError, so the command line prints it as one line naming the module and the fix."""
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -38,8 +45,11 @@ class Entry:
 
 class Registry(Generic[T]):
     def __init__(self, kind: str, entry_point_group: str | None = None, base: Any = None,
-                 builtins: str | None = None):
+                 builtins: str | None = None, import_paths: bool = False):
         self.kind = kind
+        # also accept "package.module:Attr" in get(): one's own plug-in without an entry point
+        self.import_paths = import_paths
+        self._imported: dict[str, Any] = {}
         self.group = entry_point_group
         self.builtins = builtins  # package whose import registers the built-ins by decorator
         # what every target must be: a class, a Protocol, Callable, or "module:attr" naming one
@@ -121,6 +131,8 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         self._load_plugins()
         entry = self._entries.get(name)
+        if entry is None and self.import_paths and is_import_path(name):
+            return self._import(name)
         if entry is None:
             close = difflib.get_close_matches(name, self._entries, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -138,6 +150,59 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         self._load_plugins()
         return name in self._entries
+
+    def _import(self, path: str) -> T:
+        """The object ``path`` ("package.module:Attr") names, imported and checked against the
+        base like a registered entry; kept out of ``names()`` (it is not registered)."""
+        if path not in self._imported:
+            target = import_target(path, self.kind)
+            try:
+                self._check(path, target, path.partition(":")[0])
+            except TypeError as exc:
+                raise ImportPathError(f"{exc}. Fix the class in {_module_file(path)} so it implements the "
+                                      f"{self.kind} protocol") from None
+            self._imported[path] = target
+        return self._imported[path]
+
+
+def is_import_path(name: str) -> bool:
+    """Whether ``name`` has the form ``package.module:Attr`` (dotted identifiers either side)."""
+    module, sep, attr = name.partition(":")
+    return bool(sep) and all(p.isidentifier() for p in module.split(".")) and \
+        all(p.isidentifier() for p in attr.split("."))
+
+
+def _module_file(path: str) -> str:
+    module = importlib.import_module(path.partition(":")[0])
+    return getattr(module, "__file__", None) or module.__name__
+
+
+def import_target(path: str, kind: str) -> Any:
+    """Import ``package.module:Attr``; an ImportPathError naming the module and the fix when the
+    module does not import (not on ``sys.path``, or failing inside) or lacks the attribute."""
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name != exc.name and not module_name.startswith(exc.name + "."):
+            raise ImportPathError(f"{kind} {path!r}: importing module {module_name!r} failed: it needs "
+                                  f"{exc.name!r}, which is not installed; install it (pip install ...)") from exc
+        raise ImportPathError(f"{kind} {path!r}: no module named {module_name!r} on the Python path. Install "
+                              "the package that provides it, or run from the folder that contains it with "
+                              f"PYTHONPATH=. (e.g. `PYTHONPATH=. zsbench run --model {path}`)") from exc
+    except Exception as exc:  # the module's own code raised while importing
+        raise ImportPathError(f"{kind} {path!r}: importing module {module_name!r} raised "
+                              f"{type(exc).__name__}: {exc}; fix the module ({getattr(exc, 'filename', None) or module_name})"
+                              ) from exc
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            defined = sorted(n for n, v in vars(module).items() if isinstance(v, type) and not n.startswith("_")
+                             and getattr(v, "__module__", None) == module.__name__)
+            raise ImportPathError(f"{kind} {path!r}: module {module_name!r} ({module.__file__}) has no attribute "
+                                  f"{attr!r}; classes defined there: {', '.join(defined) or 'none'}")
+        target = getattr(target, part)
+    return target
 
 
 def _first_line(doc: str | None) -> str:
@@ -175,7 +240,7 @@ def _mismatch(target: Any, base: Any) -> str | None:
 # The registries. Built-ins register by decorator when their package is imported; listing a
 # registry imports those packages, whose modules keep heavy imports inside functions.
 MODELS: Registry = Registry("model", "zsbench.adapters", base="zsbench.adapters.base:AudioTextModel",
-                            builtins="zsbench.adapters")
+                            builtins="zsbench.adapters", import_paths=True)
 TASKS: Registry = Registry("task", "zsbench.tasks", base=collections.abc.Callable, builtins="zsbench.tasks")
 PROMPTS: Registry = Registry("prompt strategy", "zsbench.prompt_strategies",
                              base="zsbench.prompt_strategies.base:PromptStrategy", builtins="zsbench.prompt_strategies")

@@ -164,6 +164,37 @@ def models_cmd() -> None:
     _print_entries(MODELS, extra=_model_columns)
 
 
+@app.command("check-model")
+def check_model_cmd(
+    name: str = typer.Argument(..., help="adapter name (zsbench models) or package.module:Class"),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
+    model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps"),
+    crop: str = typer.Option("seeded", "--crop", help="long clips: the run's crop (seeded, centre, start, chunks, "
+                             "random)"),
+) -> None:
+    """Check that an adapter keeps the model contract (shapes, unit norm, determinism, batch
+    invariance, short and long clips) on generated audio; exit status 1 if any check fails."""
+    from zsbench.config import RunConfig, load_options, parse_options
+    from zsbench.conformance import failures, load_model, results_table, run_checks
+
+    try:
+        config = RunConfig(model=name, checkpoint=checkpoint, device=device, crop=crop,
+                           model_options=parse_options(model_option, "--model-option"))
+        config.validate()  # --crop
+        model = load_model(name, load_options(config))
+    except USER_ERRORS as exc:
+        _fail(str(exc))
+    results = run_checks(model, crop=crop)
+    console = _console()
+    console.print(results_table(results))
+    failed = failures(results)
+    console.print(f"{name}: {len(failed)} of {len(results)} checks failed" if failed else
+                  f"{name}: all {len(results)} checks passed", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("tasks")
 def tasks_cmd() -> None:
     """List tasks."""
@@ -205,8 +236,6 @@ def leaderboard_cmd(
     from zsbench.leaderboard.render import render, write_plot
     from zsbench.evaluation.results import ResultsStore
 
-    if aggregate not in ("latest", "mean"):
-        _fail("--aggregate: choose latest or mean")
     split = lambda items: [x.strip() for item in items or [] for x in item.split(",") if x.strip()] or None  # noqa: E731
     opts = dict(table=table, aggregate=aggregate, tasks=split(tasks), models=split(models), published=published,
                 sweep=sweep, compare=list(compare or []) or None)
@@ -272,15 +301,6 @@ data_app = typer.Typer(no_args_is_help=True, help="Download and verify datasets.
 app.add_typer(data_app, name="data")
 
 
-def _source(task: str):
-    from zsbench.registry import TASKS
-    from zsbench.tasks.downloads import SOURCES
-
-    if task not in TASKS:
-        TASKS.get(task)  # raises with the valid names
-    return SOURCES.get(task)
-
-
 class _DownloadCommand(typer.core.TyperCommand):
     """`data download --help` ends with the tasks it fetches, read from the task registry when shown."""
 
@@ -302,20 +322,12 @@ def data_download_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"
                           None, "--source", help="hf:OWNER/NAME[@REV]: a faithful copy in a Hugging Face datasets "
                                                  "repository instead of the official archive")) -> None:
     """Download, verify (md5/sha256) and extract a dataset; resumes after an interruption."""
-    from zsbench.data.datasets import CorruptArchive, download_dataset
+    from zsbench.data.datasets import CorruptArchive
     from zsbench.data.download import DownloadError
-    from zsbench.runtime.paths import data_dir
+    from zsbench.tasks.catalog import fetch
 
     try:
-        source = _source(task)
-        if source_opt:
-            from zsbench.tasks.catalog import download_from_hub
-
-            root = download_from_hub(task, source_opt, data_root or data_dir() / task)
-        elif source is None:
-            _fail(f"no download is known for {task!r}; put its files under --data-root yourself")
-        else:
-            root = download_dataset(task, source, data_root)
+        root = fetch(task, source_opt, data_root)
     except (UnknownNameError, DownloadError, CorruptArchive, ValueError) as exc:
         _fail(str(exc))
     _console().print(f"{task}: ready in {root}. Check it with `zsbench data verify {task}`.")
@@ -326,9 +338,10 @@ def data_verify_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
                     data_root: Optional[Path] = typer.Option(None, "--data-root")) -> None:
     """Count listed and present clips, check known checksums, and read every audio header."""
     from zsbench.data.datasets import verify
+    from zsbench.tasks import catalog
 
     try:
-        report = verify(task, _source(task), data_root)
+        report = verify(task, catalog.source(task), data_root)
     except UnknownNameError as exc:
         _fail(str(exc))
     console = _console()
@@ -345,13 +358,42 @@ def data_verify_cmd(task: str = typer.Argument(..., help="task id, e.g. esc50"),
         raise typer.Exit(1)
 
 
-@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train_cmd(ctx: typer.Context, config: str = typer.Argument(..., help="tiny-cpu or reclap-base")) -> None:
-    """Train a CLAP with the ReCLAP recipe (options: python -m zsbench.training --help; multi-GPU:
-    torchrun --nproc-per-node N -m zsbench.training CONFIG)."""
-    from zsbench.training.__main__ import main as train_main
+@app.command("train")
+def train_cmd(
+    config: str = typer.Argument(..., help="training configuration: tiny-cpu (the demo's model, minutes on a CPU), "
+                                           "reclap-base, laion-base (the recipe at GPU scale)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/CONFIG)"),
+    overrides: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                                  help="override a config field (JSON values; model.KEY for model "
+                                                       "options); repeatable"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="shorthand for --set max_steps=N (also caps "
+                                            "warmup_steps at N/10 and checkpoint_every at N)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="global batch size (shorthand for --set)"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
+    stop_after: Optional[int] = typer.Option(None, "--stop-after", help="stop after N steps of this session, with a "
+                                             "checkpoint (resume later)"),
+    synthetic: bool = typer.Option(False, "--synthetic", help="random inputs of the real shapes, no data or "
+                                   "tokenizer (throughput/memory)"),
+    device: Optional[str] = typer.Option(None, "--device", help="default: cuda:LOCAL_RANK when CUDA is available, "
+                                         "else cpu"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads"),
+    no_save: bool = typer.Option(False, "--no-save", help="write no checkpoints or export (throughput runs)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+) -> None:
+    """Train a CLAP with the ReCLAP recipe; on N GPUs: torchrun --nproc-per-node N -m zsbench.training
+    CONFIG (the same options)."""
+    import json
+    import os
 
-    raise typer.Exit(train_main([config, *ctx.args]))
+    from zsbench.training.launch import launch
+
+    try:
+        result = launch(config, out, overrides or [], max_steps, batch_size, resume, stop_after, synthetic, device,
+                        threads, save=not no_save, progress=not quiet)
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(result, indent=1))
 
 
 def main() -> None:
