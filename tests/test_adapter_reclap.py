@@ -587,7 +587,7 @@ def test_tokenizer_json_itself_names_its_folder(tokenizer_dir):
 
 @pytest.mark.slow
 def test_cli_names_everything_missing_in_one_error(empty_hub):
-    proc = subprocess.run([sys.executable, "-m", "zsbench.cli.main", "run", "--model", "reclap", "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "zsbench.cli", "run", "--model", "reclap", "--quiet"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "HF_HUB_CACHE": str(empty_hub), "COLUMNS": "200"})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -41,7 +41,7 @@ def setup(hf_cache, clip_set, tmp_path_factory):
 
 def _cmd(setup, tmp_path: Path, *extra: str) -> list[str]:
     folder, table, _ = setup
-    return [sys.executable, "-m", "zsbench.cli.main", *extra, "--model", "hf-clap", "--checkpoint", str(folder),
+    return [sys.executable, "-m", "zsbench.cli", *extra, "--model", "hf-clap", "--checkpoint", str(folder),
             "--task", "folder", "--data-root", table, "--batch-size", "4", "--workers", "0", "--quiet",
             "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results")]
 

@@ -73,7 +73,7 @@ def test_checkpoint_with_code_is_refused_through_the_cli(model, tmp_path, hf_cac
     torch.save({"state_dict": {"w": torch.zeros(1)}, "x": _Payload(marker)}, evil)
     with open(evil, "rb") as f:  # sanity: plain unpickling really would run it (torch.save zips the pickle)
         assert f.read(2) == b"PK"
-    done = subprocess.run([sys.executable, "-m", "zsbench.cli.main", "run", "--model", model, "--checkpoint", str(evil),
+    done = subprocess.run([sys.executable, "-m", "zsbench.cli", "run", "--model", model, "--checkpoint", str(evil),
                            "--task", "folder", "--data-root", str(tmp_path), "--quiet", "--no-cache"],
                           capture_output=True, text=True, timeout=300)
     assert not marker.exists(), "the checkpoint's code ran"
@@ -146,7 +146,7 @@ def test_api_keys_never_reach_records_output_or_files(tmp_path, hf_cache, esc50_
     env = {**__import__("os").environ, "OPENAI_API_KEY": SECRET, "HF_TOKEN": SECRET, "ZSBENCH_TEST_KEY": SECRET}
     table = esc50_table(esc50_clips[:3], tmp_path / "t.csv")
     try:
-        gen = subprocess.run([sys.executable, "-m", "zsbench.cli.main", "prompts", "generate", "--task", "folder",
+        gen = subprocess.run([sys.executable, "-m", "zsbench.cli", "prompts", "generate", "--task", "folder",
                               "--data-root", table, "--llm", "openai:test-model", "--out", str(tmp_path / "bank.json"),
                               "--base-url", f"http://127.0.0.1:{server.server_port}/v1"],
                              capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
@@ -155,7 +155,7 @@ def test_api_keys_never_reach_records_output_or_files(tmp_path, hf_cache, esc50_
     assert gen.returncode != 0 and "401" in gen.stdout + gen.stderr  # the server's error did come back ...
     assert SECRET not in gen.stdout + gen.stderr  # ... with the key it echoed redacted
     folder = save_tiny_clap(tmp_path / "clap")
-    run = subprocess.run([sys.executable, "-m", "zsbench.cli.main", "run", "--model", "hf-clap", "--checkpoint", str(folder),
+    run = subprocess.run([sys.executable, "-m", "zsbench.cli", "run", "--model", "hf-clap", "--checkpoint", str(folder),
                           "--task", "folder", "--data-root", table, "--results", str(tmp_path / "results"),
                           "--cache-dir", str(tmp_path / "cache"), "--output", str(tmp_path / "record.json"),
                           "--save-predictions", str(tmp_path / "preds.csv"), "--workers", "0"],

@@ -21,7 +21,7 @@ def test_two_ranks_merge_into_one_record_identical_to_an_unsharded_run(hf_cache,
             "--data-root", table, "--workers", "0", "--quiet", "--batch-size", "4",
             "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results")]
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "zsbench.cli.main", *args], capture_output=True, text=True, timeout=300)
+                           "-m", "zsbench.cli", *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     [record] = list(ResultsStore(tmp_path / "results").records())
     n = len(clip_set.spread(20))

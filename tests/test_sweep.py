@@ -112,7 +112,7 @@ def test_sweep_loads_once_embeds_audio_once_and_resumes(isolated, monkeypatch):
 @pytest.mark.slow
 def test_cli_sweep_then_leaderboard(isolated):
     def zsb(*args):
-        return subprocess.run([sys.executable, "-m", "zsbench.cli.main", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "zsbench.cli", *args], capture_output=True, text=True,
                               check=False, timeout=300)
 
     dry = zsb("sweep", "seed=0,1", "prompts=augmented,description", "--dry-run")

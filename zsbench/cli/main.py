@@ -399,6 +399,3 @@ def train_cmd(
 def main() -> None:
     app()
 
-
-if __name__ == "__main__":
-    main()
