@@ -242,12 +242,27 @@ class LaionClap:
         in one host-to-device copy, instead of a per-clip loop and a second copy of the batch in
         the process that also has to keep the GPU busy."""
         import torch
+
+        device = next(self.clap.model.parameters()).device
+        return self._embed_waveforms(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(device))
+
+    def embed_audio_tensor(self, windows, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """``embed_audio`` for a (B, samples) float32 tensor already on the model's device (the
+        harness copied it there ahead of time, from page-locked memory); anything else, such as
+        fusion models' inputs, goes through ``embed_audio``."""
+        n = self.meta.clip.samples(SR)
+        if self.fusion or windows.ndim != 2 or windows.shape[1] != n:
+            return self.embed_audio(windows.cpu().numpy(), seeds)
+        return self._embed_waveforms(windows)
+
+    def _embed_waveforms(self, waveform) -> np.ndarray:
+        import torch
         import torch.nn.functional as F
 
         model = self.clap.model
         device = next(model.parameters()).device
-        batch = {"waveform": torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(device),
-                 "longer": torch.zeros((len(windows), 1), dtype=torch.bool, device=device)}
+        batch = {"waveform": waveform.to(device),
+                 "longer": torch.zeros((len(waveform), 1), dtype=torch.bool, device=device)}
         with torch.inference_mode():
             emb = F.normalize(model.audio_projection(model.encode_audio(batch, device=device)["embedding"]), dim=-1)
         return l2_normalize(emb.float().cpu().numpy())

@@ -27,6 +27,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 EXPERIMENT, EXECUTION = "experiment", "execution"
+AUTO_DEVICE = "auto"
+
+
+def resolve_device(device: str | None) -> str:
+    """The device a run gets: ``auto`` (or None) means ``cuda:0`` where torch sees a CUDA GPU and
+    ``cpu`` otherwise, so a user with a GPU uses it without asking; any other name (``cpu``,
+    ``cuda:1``, ``mps``) is kept as given, so ``--device cpu`` still forces the CPU. The one
+    place ``auto`` is resolved: records, sweep ids and the worker default (which follows the
+    device) only ever see a concrete name."""
+    if device not in (None, AUTO_DEVICE):
+        return device
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
 def _execution(default: Any = dataclasses.MISSING, *, moves_numbers: bool = False) -> Any:
@@ -50,7 +64,9 @@ class RunConfig:
     bank: str | None = None  # prompt bank (file or shipped name) for description/augmented
     pooling: str = "embedding-mean"
     checkpoint: str | None = None
-    device: str = _execution("cpu", moves_numbers=True)
+    # "auto" (the default): the first CUDA GPU where there is one, else the CPU. Resolved when the
+    # config is made (``resolve_device``), so a record always names the device that ran.
+    device: str = _execution(AUTO_DEVICE, moves_numbers=True)
     crop: str = "seeded"
     # Its own seed, apart from ``seed`` (prompt sampling, bootstrap): a sweep over seeds then
     # reuses every clip's audio embedding, and crop variance is studied on purpose, by crop_seed.
@@ -75,6 +91,9 @@ class RunConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     task_options: dict[str, Any] = field(default_factory=dict)
     prompt_options: dict[str, Any] = field(default_factory=dict)  # the strategy's parameters by name
+
+    def __post_init__(self) -> None:
+        self.device = resolve_device(self.device)
 
     def validate(self) -> None:
         from zsbench.data.audio import CROP_MODES

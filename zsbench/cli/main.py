@@ -69,7 +69,8 @@ def _shared_options() -> list[tuple[str, Any, Any]]:
         ("on_bad_audio", str, O("error", "--on-bad-audio", help="error or skip", rich_help_panel=exp)),
         ("bootstrap", int, O(0, "--bootstrap", help="bootstrap resamples for a CI on the headline metric",
                              rich_help_panel=exp)),
-        ("device", str, O("cpu", "--device", help="cpu, cuda, cuda:N or mps", rich_help_panel=how)),
+        ("device", str, O("auto", "--device", help="auto (cuda:0 where CUDA is available, else cpu), cpu, cuda, "
+                                                  "cuda:N or mps", rich_help_panel=how)),
         ("batch_size", int, O(32, "--batch-size", help="clips per forward pass", rich_help_panel=how)),
         ("workers", Optional[int], O(None, "--workers", help="decoding worker processes (default: 0 on CPU, up to 4 "
                                      "with a GPU)", rich_help_panel=how)),
@@ -169,7 +170,8 @@ def check_model_cmd(
     name: str = typer.Argument(..., help="adapter name (zsbench models) or package.module:Class"),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="local path, URL or Hub id of the weights"),
     model_option: List[str] = typer.Option([], "--model-option", help="KEY=VALUE passed to the adapter"),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps"),
+    device: str = typer.Option("auto", "--device", help="auto (cuda:0 where CUDA is available, else cpu), cpu, "
+                                                      "cuda, cuda:N or mps"),
     crop: str = typer.Option("seeded", "--crop", help="long clips: the run's crop (seeded, centre, start, chunks, "
                              "random)"),
 ) -> None:

@@ -16,12 +16,16 @@ import numpy as np
 from zsbench.adapters.base import AudioTextModel, l2_normalize
 from zsbench.data.audio import BadAudioError, Preprocessing, clip_seed, prepare_clip
 from zsbench.runtime.batch_slots import SlotRing
+from zsbench.runtime.device_feed import DeviceFeeder, Pending
 from zsbench.evaluation.cache import EmbeddingCache, as_stored, namespace
 from zsbench.runtime.precision import autocast
 from zsbench.runtime.progress import bar
 
 
 PREFETCH = 2  # batches each decode worker prepares ahead
+# Tests set this to exercise the device-feed path (staging buffers, not pinned) on the CPU; a run
+# on the CPU never takes it, so CPU runs keep the plain numpy path.
+FEED_ON_CPU = False
 
 
 @dataclass
@@ -119,19 +123,27 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
     workers = default_workers(device) if workers is None else workers
     batches = [(b, list(range(s, min(s + batch_size, len(todo)))))
                for b, s in enumerate(range(0, len(todo), batch_size))]
-    ring = _ring(prep, batch_size, workers) if workers else None
+    feed = workers > 0 and _feeds_device(model, device)
+    ring = _ring(prep, batch_size, workers, feed) if workers else None
+    feeder = _feeder(ring, device) if feed else None
     dataset = _Batches([paths[i] for i in todo], [keys[i] for i in todo], prep, ring)
     loader = DataLoader(dataset, batch_size=None, sampler=batches, num_workers=workers, collate_fn=_identity,
                         prefetch_factor=PREFETCH if workers else None, persistent_workers=False)
     try:
         with bar("embedding audio", len(todo), progress) as advance, torch.inference_mode(), \
                 autocast(precision, device):
-            for batch, good, counts, windows, bad in loader:
+            for (batch, good, counts, windows, bad), pending in _copied_ahead(loader, feeder):
                 for j, problem in bad:
                     if on_bad_audio != "skip":
                         raise BadAudioError(dataset.paths[j], problem)
                     result.skipped.append((str(dataset.paths[j]), problem))
-                if good:
+                if good and pending is not None:  # on the device already: the adapter takes it as a tensor
+                    emb = _embed_windows(model, prep, [dataset.keys[j] for j in good], counts,
+                                         feeder.ready(pending), batch_size, model.embed_audio_tensor)
+                    feeder.finish(pending)
+                    _store(result, good, counts, emb, todo, dataset.keys, cache if use_cache else None, space,
+                           store_dtype)
+                elif good:
                     if isinstance(windows, int):
                         windows = ring.view(batch, windows)
                     flat = windows.numpy() if torch.is_tensor(windows) else [w.numpy() for w in windows]
@@ -142,15 +154,58 @@ def embed_audio(model: AudioTextModel, paths: Sequence[Path], prep: Preprocessin
                            store_dtype)
                 advance(len(good) + len(bad))
     finally:
+        if feeder is not None:
+            feeder.close()
         if ring is not None:
             ring.release_all()  # a worker waiting for a slot must not outlive an interrupted run
     return result
 
 
-def _ring(prep: Preprocessing, batch_size: int, workers: int) -> SlotRing:
-    """Slots for every batch the DataLoader can have in flight, plus the one being embedded."""
+def _ring(prep: Preprocessing, batch_size: int, workers: int, ahead: bool = False) -> SlotRing:
+    """Slots for every batch the DataLoader can have in flight, plus the one being embedded (and,
+    ``ahead``, the next one, already being copied to the device)."""
     windows = batch_size * (prep.policy.max_chunks if prep.crop == "chunks" else 1)
-    return SlotRing.create(PREFETCH * workers + 2, windows, prep.policy.samples(prep.sample_rate))
+    return SlotRing.create(PREFETCH * workers + 2 + int(ahead), windows, prep.policy.samples(prep.sample_rate))
+
+
+def _feeds_device(model: AudioTextModel, device: str) -> bool:
+    """Copy batches to the device ahead of the forward pass when the model runs on a CUDA GPU
+    and its adapter takes a device tensor (``embed_audio_tensor``); others keep numpy input."""
+    import torch
+
+    if not callable(getattr(model, "embed_audio_tensor", None)):
+        return False
+    return torch.device(device).type == "cuda" or FEED_ON_CPU
+
+
+def _feeder(ring: SlotRing | None, device: str) -> DeviceFeeder | None:
+    """On the CPU (tests only) staging buffers in ordinary memory, the code path a GPU falls back to."""
+    import torch
+
+    if ring is None:
+        return None
+    if torch.device(device).type == "cuda":
+        return DeviceFeeder(ring, device)
+    return DeviceFeeder(ring, device, staging=True, pin=False)
+
+
+def _copied_ahead(loader, feeder: DeviceFeeder | None):
+    """The loader's batches, each with its device copy (a ``Pending``, or None: numpy path), one
+    batch behind: batch ``b + 1``'s copy is started before batch ``b`` is handed on, so it runs
+    on the copy engine while ``b``'s forward runs on the GPU."""
+    if feeder is None:
+        for item in loader:
+            yield item, None
+        return
+    held: tuple | None = None
+    for item in loader:
+        batch, good, _, windows, _ = item
+        pending: Pending | None = feeder.start(batch, windows) if good and isinstance(windows, int) else None
+        if held is not None:
+            yield held
+        held = (item, pending)
+    if held is not None:
+        yield held
 
 
 def _store(result: AudioPass, good: list[int], counts: list[int], emb: np.ndarray, todo: list[int],
@@ -171,13 +226,15 @@ def _store(result: AudioPass, good: list[int], counts: list[int], emb: np.ndarra
 
 
 def _embed_windows(model: AudioTextModel, prep: Preprocessing, keys: list[str], counts: list[int],
-                   windows: np.ndarray | list[np.ndarray], batch_size: int) -> np.ndarray:
+                   windows, batch_size: int, embed=None) -> np.ndarray:
     """Embed every window of the clips (``counts[k]`` windows for clip ``keys[k]``), in order,
     ``batch_size`` windows per forward pass.
 
     ``windows``: one (N, samples) array, passed on in slices without a copy, or (fusion models'
-    whole clips) a list of 1-D arrays, stacked where a slice's lengths agree.
+    whole clips) a list of 1-D arrays, stacked where a slice's lengths agree; or a (N, samples)
+    tensor already on the device, with ``embed`` the adapter's ``embed_audio_tensor``.
     """
+    embed = model.embed_audio if embed is None else embed
     seeds = None if prep.crop == "random" else [clip_seed(prep.seed, key) for key, c in zip(keys, counts)
                                                 for _ in range(c)]
     out = []
@@ -185,7 +242,7 @@ def _embed_windows(model: AudioTextModel, prep: Preprocessing, keys: list[str], 
         chunk = windows[s:s + batch_size]
         if isinstance(chunk, list) and all(len(w) == len(chunk[0]) for w in chunk):
             chunk = np.stack(chunk)
-        out.append(np.asarray(model.embed_audio(chunk, seeds=None if seeds is None else seeds[s:s + batch_size]),
+        out.append(np.asarray(embed(chunk, seeds=None if seeds is None else seeds[s:s + batch_size]),
                               dtype=np.float32))
     names = [key for key, c in zip(keys, counts) for _ in range(c)]
     return _finite(np.concatenate(out), "audio", names)

@@ -37,6 +37,8 @@ def print_run(console: "Console", result: "RunResult") -> None:
     where = c["dir"] if c["disabled_reason"] is None else c["disabled_reason"]
     console.print(f"[bold]audio[/]  {c['audio_computed']} clips embedded, {c['audio_hits']} from cache; "
                   f"text {c['text_computed']} embedded, {c['text_hits']} from cache ({where})")
+    # which device ran it: the default follows the machine (a GPU when there is one), so say so
+    console.print(f"[bold]device[/] {rec.config.get('device', 'cpu')}")
     precision, compiled = rec.inference
     if (precision, compiled) != ("fp32", False):
         how = " + ".join(([precision] if precision != "fp32" else []) + (["torch.compile"] if compiled else []))
