@@ -171,6 +171,7 @@ def test_direct_mode_holds_the_slot_until_the_forward_is_done():
     feeder.close()
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: the page-locked path and its streams")
 @pytest.mark.parametrize("staging", [None, True], ids=["registered", "pinned-staging"])
 def test_cuda_feed_gives_the_numpy_path_embeddings(esc50_clips, monkeypatch, staging):
