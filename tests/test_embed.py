@@ -9,36 +9,12 @@ import threading
 import numpy as np
 import pytest
 
-from zsbench.adapters.base import ModelMeta, l2_normalize
 from zsbench.data.audio import BadAudioError, ClipPolicy, Preprocessing
 from zsbench.runtime.batch_slots import SlotRing
 from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.testing.models import WholeWindowModel
 from zsbench.evaluation.embed import PREFETCH, embed_audio
 
-DIM = 64
-
-
-class WholeWindowModel:
-    """Embeds every sample of its input (block sums), so any lost, stale or misplaced sample in a
-    window changes the embedding."""
-
-    def __init__(self, policy: ClipPolicy, sample_rate: int = 16000):
-        self.meta = ModelMeta(name="whole-window", sample_rate=sample_rate, clip=policy, embed_dim=DIM,
-                              templates=("{label}",), description="test model")
-
-    def fingerprint(self) -> str:
-        return "whole-window"
-
-    def embed_audio(self, windows, seeds=None) -> np.ndarray:
-        out = []
-        for w in windows:
-            w = np.asarray(w, dtype=np.float64)
-            blocks = np.array_split(w, DIM)
-            out.append([b.sum() + 1e-3 * len(b) for b in blocks])
-        return l2_normalize(np.asarray(out))
-
-    def embed_text(self, texts) -> np.ndarray:
-        return np.ones((len(texts), DIM), dtype=np.float32)
 
 
 def _pass(model, paths, crop: str, workers: int, batch_size: int = 3, **kw):

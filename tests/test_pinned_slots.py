@@ -17,35 +17,12 @@ import pytest
 import torch
 
 import zsbench.evaluation.embed as embed
-from zsbench.adapters.base import ModelMeta, l2_normalize
 from zsbench.data.audio import BadAudioError, ClipPolicy, Preprocessing
 from zsbench.evaluation.cache import EmbeddingCache
+from zsbench.testing.models import WholeWindowModel
 from zsbench.runtime.batch_slots import RELEASED_ALL, SlotRing
 from zsbench.runtime.device_feed import STAGING_BUFFERS, DeviceFeeder
 
-DIM = 64
-
-
-class WholeWindowModel:
-    """Embeds every sample of its input (block sums), so any lost, stale or misplaced sample in a
-    window changes the embedding (as in test_embed.py, which importlib mode cannot import from)."""
-
-    def __init__(self, policy: ClipPolicy, sample_rate: int = 16000):
-        self.meta = ModelMeta(name="whole-window", sample_rate=sample_rate, clip=policy, embed_dim=DIM,
-                              templates=("{label}",), description="test model")
-
-    def fingerprint(self) -> str:
-        return "whole-window"
-
-    def embed_audio(self, windows, seeds=None) -> np.ndarray:
-        out = []
-        for w in windows:
-            blocks = np.array_split(np.asarray(w, dtype=np.float64), DIM)
-            out.append([b.sum() + 1e-3 * len(b) for b in blocks])
-        return l2_normalize(np.asarray(out))
-
-    def embed_text(self, texts) -> np.ndarray:
-        return np.ones((len(texts), DIM), dtype=np.float32)
 
 
 class TensorModel(WholeWindowModel):

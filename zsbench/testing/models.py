@@ -200,3 +200,29 @@ def _memory_probe() -> None:
 
 if __name__ == "__main__":
     _memory_probe()
+
+
+class WholeWindowModel:
+    """A test model that embeds every sample of its input (block sums into ``dim`` values), so
+    any lost, stale or misplaced sample in a window changes the embedding: what the decode
+    workers, the shared-memory slots and the device feed are checked with."""
+
+    def __init__(self, policy, sample_rate: int = 16000, dim: int = 64):
+        from zsbench.adapters.base import ModelMeta
+
+        self.dim = dim
+        self.meta = ModelMeta(name="whole-window", sample_rate=sample_rate, clip=policy, embed_dim=dim,
+                              templates=("{label}",), description="test model")
+
+    def fingerprint(self) -> str:
+        return "whole-window"
+
+    def embed_audio(self, windows, seeds=None) -> np.ndarray:
+        from zsbench.adapters.base import l2_normalize
+
+        out = [[b.sum() + 1e-3 * len(b) for b in np.array_split(np.asarray(w, dtype=np.float64), self.dim)]
+               for w in windows]
+        return l2_normalize(np.asarray(out))
+
+    def embed_text(self, texts) -> np.ndarray:
+        return np.ones((len(texts), self.dim), dtype=np.float32)
