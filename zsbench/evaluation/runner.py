@@ -15,7 +15,7 @@ from zsbench.adapters.base import AudioTextModel
 from zsbench.data.audio import Preprocessing
 from zsbench.evaluation.cache import EmbeddingCache, cache_name
 from zsbench.runtime.compiling import apply_compile, compiled_with
-from zsbench.config import RunConfig, build_strategy, load_options, resolve_device, task_arguments
+from zsbench.config import RunConfig, build_strategy, load_options, task_arguments
 from zsbench.config import parse_option_value  # noqa: F401  (its old home; RunConfig's too)
 from zsbench.runtime.paths import cache_dir
 from zsbench.evaluation.embed import embed_audio, embed_texts
@@ -103,7 +103,6 @@ def _compile_for(config: RunConfig, model: AudioTextModel) -> dict[str, Any] | N
 def run(config: RunConfig, model: AudioTextModel | None = None) -> RunResult:
     """``model``: an already loaded adapter (a sweep reuses one across points; the training
     recipe evaluates the model it is training). ``config.model`` then only names it."""
-    config.device = resolve_device(config.device)  # a config changed to "auto" after it was made
     config.validate()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
